@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The contract between cuse_fusedev (the emulated kernel) and
+ * libmountshim.so (the preload), and nothing else:
+ *
+ *  - the runtime directory and the files in it;
+ *  - the published mount table (shared memory, read-only to the shim);
+ *  - the device ioctls that give a device open its identity;
+ *  - the client port: a SOCK_SEQPACKET socket, one message per request
+ *    and one per reply.
+ *
+ * Both sides include this header; neither includes the other's private
+ * headers.  All integers are host-endian: both ends run on one machine.
+ */
+#ifndef FUSEDEV_PORT_H
+#define FUSEDEV_PORT_H
+
+#include <stdint.h>
+#include <linux/fuse.h>
+#include <linux/ioctl.h>
+
+/*
+ * Runtime directory ($FUSEDEV_DIR; default /run/fusedev for root, else
+ * $XDG_RUNTIME_DIR/fusedev, else /tmp/fusedev-$UID), mode 0700 unless the
+ * emulator was told otherwise:
+ *
+ *   port   the client port (SOCK_SEQPACKET)
+ *   mtab   the published mount table, struct fusedev_mtab
+ *   dev/   fusefile transport only: the private FUSE mount whose file
+ *          "fuse" is the emulated device
+ *   pid    the emulator's pid
+ */
+#define FUSEDEV_ENV_DIR		"FUSEDEV_DIR"
+#define FUSEDEV_PORT_NAME	"port"
+#define FUSEDEV_MTAB_NAME	"mtab"
+#define FUSEDEV_PID_NAME	"pid"
+#define FUSEDEV_FUSEFILE_MNT	"dev"
+#define FUSEDEV_FUSEFILE_NAME	"fuse"
+#define FUSEDEV_CUSE_DEFAULT	"fusedev"	/* /dev/fusedev */
+
+/* ---- published mount table ---------------------------------------------
+ *
+ * Written only by the emulator, mapped read-only by every shim.  A reader
+ * copies what it needs between two reads of @seq and retries while @seq is
+ * odd or changed (a seqlock); the common check "has anything changed since
+ * I last looked" is one load of @seq.
+ */
+#define FUSEDEV_MTAB_MAGIC	0x66646d74u	/* "fdmt" */
+#define FUSEDEV_MTAB_VERSION	1
+#define FUSEDEV_MTAB_MAX	64
+#define FUSEDEV_PATH_MAX	4096
+
+struct fusedev_mtab_ent {
+	uint64_t id;			/* mount id, never reused */
+	uint32_t flags;			/* FUSEDEV_MNT_* */
+	uint32_t len;			/* strlen(path) */
+	char path[FUSEDEV_PATH_MAX];	/* absolute mountpoint, no trailing / */
+};
+
+#define FUSEDEV_MNT_USED	(1u << 0)
+
+struct fusedev_mtab {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t seq;			/* odd while being written */
+	uint32_t count;			/* entries in use are ents[0..count) */
+	int32_t emulator_pid;
+	uint32_t transport;		/* FUSEDEV_TRANSPORT_* */
+	char device[256];		/* path of the emulated device node */
+	struct fusedev_mtab_ent ents[FUSEDEV_MTAB_MAX];
+};
+
+#define FUSEDEV_TRANSPORT_CUSE		1
+#define FUSEDEV_TRANSPORT_FUSEFILE	2
+
+/* ---- device ioctls ------------------------------------------------------
+ *
+ * Every open of the emulated device is one "device open" with a random
+ * 64-bit key.  It starts unattached; it becomes a daemon's channel when a
+ * mount names it (FDP_MOUNT) or it is cloned, or a client's file when it is
+ * bound to an open file (FUSEDEV_IOC_BIND).
+ *
+ * All are fixed-size _IOR/_IOW so they pass the kernel's "restricted" FUSE
+ * ioctl path of the fusefile transport unchanged.
+ */
+#define FUSEDEV_KIND_UNATTACHED	0
+#define FUSEDEV_KIND_DAEMON	1
+#define FUSEDEV_KIND_CLIENT	2
+
+struct fusedev_whoami {
+	uint64_t key;			/* this device open's key */
+	uint64_t open_key;		/* KIND_CLIENT: the open file's key */
+	uint32_t kind;			/* FUSEDEV_KIND_* */
+	uint32_t flags;			/* KIND_CLIENT: open flags */
+};
+
+/* Who is this fd?  Works on any open of the device. */
+#define FUSEDEV_IOC_WHOAMI	_IOR(FUSE_DEV_IOC_MAGIC, 0x40, struct fusedev_whoami)
+/* Bind this (unattached) open to the open file FDP_OPEN returned. */
+#define FUSEDEV_IOC_BIND	_IOW(FUSE_DEV_IOC_MAGIC, 0x41, uint64_t)
+/*
+ * FUSE_DEV_IOC_CLONE with the old open named by key: the daemon-side shim
+ * turns FUSE_DEV_IOC_CLONE into this where the transport cannot read the
+ * clone's argument (the fusefile transport's restricted ioctls).
+ */
+#define FUSEDEV_IOC_CLONE_KEY	_IOW(FUSE_DEV_IOC_MAGIC, 0x42, uint64_t)
+
+/* ---- client port --------------------------------------------------------
+ *
+ * Request: struct fdp_hdr followed by the op's input.
+ * Reply:   struct fdp_hdr (same id and op; error = 0 or -errno, or
+ *          FDP_EXTERNAL) followed by the op's output.
+ *
+ * A client may have several requests in flight (threads); replies carry
+ * the request's id.  A message is at most FDP_MSG_MAX bytes; data ops move
+ * at most FDP_IO_MAX bytes each and the shim loops.
+ *
+ * Paths are absolute (the shim joins cwd or the dirfd's path) and are
+ * walked component by component by the emulator, "." and ".." and symlinks
+ * included.  When the walk leaves every emulated mount (".." above a
+ * mount's root, or a symlink to a path outside), the reply's error is
+ * FDP_EXTERNAL and its payload the NUL-terminated absolute path at which
+ * the shim must redo the call on the real file system.
+ */
+#define FDP_PROTO_VERSION	1
+#define FDP_MSG_MAX		(256 * 1024)
+#define FDP_IO_MAX		(128 * 1024)
+#define FDP_EXTERNAL		1
+
+struct fdp_hdr {
+	uint32_t len;			/* whole message, header included */
+	uint32_t op;			/* FDP_OP_* */
+	uint64_t id;			/* chosen by the client, echoed */
+	int32_t error;			/* reply only */
+	uint32_t padding;
+};
+
+enum fdp_op {
+	FDP_OP_HELLO = 1,	/* in: fdp_hello          out: fdp_hello */
+	FDP_OP_INTERRUPT,	/* in: fdp_interrupt      out: none, no reply */
+
+	/* daemon side */
+	FDP_OP_MOUNT,		/* in: fdp_mount_in + strings   out: none */
+	FDP_OP_UMOUNT,		/* in: fdp_path_in (flags = umount2 flags) */
+
+	/* client side, by path: in: fdp_path_in + path [+ NUL + path2] */
+	FDP_OP_STAT,		/* flags AT_SYMLINK_NOFOLLOW; out: fdp_stat_out */
+	FDP_OP_OPEN,		/* flags open flags, mode; out: fdp_open_out */
+	FDP_OP_MKDIR,		/* mode */
+	FDP_OP_MKNOD,		/* mode, arg = rdev */
+	FDP_OP_UNLINK,
+	FDP_OP_RMDIR,
+	FDP_OP_RENAME,		/* flags RENAME_*; path2 = new name */
+	FDP_OP_LINK,		/* path = existing, path2 = new link */
+	FDP_OP_SYMLINK,		/* path = link to create, path2 = target text */
+	FDP_OP_READLINK,	/* out: target, not NUL-terminated */
+	FDP_OP_ACCESS,		/* mode = amode, flags AT_EACCESS|AT_SYMLINK_NOFOLLOW */
+	FDP_OP_TRUNCATE,	/* arg = size */
+	FDP_OP_CHMOD,		/* mode, flags AT_SYMLINK_NOFOLLOW */
+	FDP_OP_CHOWN,		/* arg = uid << 32 | gid (-1 each = keep), flags */
+	FDP_OP_UTIMENS,		/* payload after path(s): struct timespec[2] */
+	FDP_OP_STATFS,		/* out: struct fuse_kstatfs */
+	FDP_OP_SETXATTR,	/* path2 = name; flags XATTR_*; value follows
+				 * the names, arg = its size */
+	FDP_OP_GETXATTR,	/* path2 = name, arg = size; out: value, or
+				 * fdp_size_out when arg is 0 */
+	FDP_OP_LISTXATTR,	/* arg = size; out: names, or fdp_size_out */
+	FDP_OP_REMOVEXATTR,	/* path2 = name */
+
+	/* client side, by open file: in: fdp_file_in [+ data] */
+	FDP_OP_FSTAT,		/* out: fdp_stat_out */
+	FDP_OP_PREAD,		/* offset (-1: at and advancing the position),
+				 * size; out: data */
+	FDP_OP_PWRITE,		/* offset (-1: position), data after;
+				 * out: fdp_size_out */
+	FDP_OP_LSEEK,		/* offset, whence; out: fdp_size_out */
+	FDP_OP_FTRUNCATE,	/* offset = size */
+	FDP_OP_FSYNC,		/* flags 1 = datasync */
+	FDP_OP_GETDENTS,	/* size; out: struct linux_dirent64 records */
+	FDP_OP_FCHMOD,		/* mode */
+	FDP_OP_FCHOWN,		/* offset = uid << 32 | gid */
+	FDP_OP_FUTIMENS,	/* data: struct timespec[2] */
+	FDP_OP_FSTATFS,		/* out: struct fuse_kstatfs */
+	FDP_OP_FPATH,		/* out: absolute path the file was opened by */
+	FDP_OP_SETFL,		/* flags: new O_APPEND|O_NONBLOCK */
+
+	FDP_OP_MAX
+};
+
+struct fdp_hello {
+	uint32_t version;
+	uint32_t transport;
+	uint64_t padding;
+};
+
+struct fdp_interrupt {
+	uint64_t id;			/* the request to interrupt */
+};
+
+struct fdp_mount_in {
+	uint64_t dev_key;		/* FUSEDEV_IOC_WHOAMI of the fd= option */
+	uint64_t mountflags;		/* mount(2) flags (MS_NOSUID, ...) */
+	uint32_t fstype_len;		/* each string NUL-terminated, in order: */
+	uint32_t source_len;		/* fstype, source, target, data */
+	uint32_t target_len;
+	uint32_t data_len;
+};
+
+struct fdp_path_in {
+	uint32_t flags;
+	uint32_t mode;
+	uint64_t arg;
+	uint32_t path_len;		/* strlen(path) (NUL follows) */
+	uint32_t path2_len;		/* 0 or strlen(path2) (NUL follows) */
+};
+
+struct fdp_file_in {
+	uint64_t open_key;
+	int64_t offset;
+	uint64_t size;
+	uint32_t flags;
+	uint32_t whence;
+};
+
+struct fdp_stat_out {
+	struct fuse_attr attr;		/* st_dev is the mount's: */
+	uint64_t dev;
+};
+
+struct fdp_open_out {
+	uint64_t open_key;		/* bind a device open to it, once */
+	uint32_t open_flags;		/* FOPEN_* the daemon returned */
+	uint32_t padding;
+};
+
+struct fdp_size_out {
+	uint64_t size;
+};
+
+_Static_assert(sizeof(struct fdp_hdr) == 24, "fdp_hdr layout");
+_Static_assert(sizeof(struct fdp_path_in) == 24, "fdp_path_in layout");
+_Static_assert(sizeof(struct fdp_file_in) == 32, "fdp_file_in layout");
+
+#endif /* FUSEDEV_PORT_H */

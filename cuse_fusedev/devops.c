@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Device operations: what an open of the emulated device does, whichever
+ * transport carries it (fs/fuse/dev.c's file operations).
+ *
+ * An open starts unattached.  A daemon's open is attached to a connection
+ * by a mount (vfs_mount) or a clone; its read/write/poll are fdk's device
+ * rules.  A client's open is bound to an open file (FUSEDEV_IOC_BIND); its
+ * read/write/flush/fsync are the open file's, run in a fiber because they
+ * wait for the daemon.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "emu.h"
+
+#define DEV_HASH_SIZE 1024
+
+static struct emu_dev *dev_hash[DEV_HASH_SIZE];
+
+struct dev_waiter {
+	struct list_head entry;
+	fuse_req_t req;
+	size_t size;
+	struct emu_dev *dev;
+};
+
+uint64_t emu_random64(void)
+{
+	uint64_t v = 0;
+
+	while (!v) {
+		if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+			v = loop_now_ns() * 0x9e3779b97f4a7c15ull;
+	}
+	return v;
+}
+
+struct emu_dev *dev_find(uint64_t key)
+{
+	struct emu_dev *d;
+
+	for (d = dev_hash[key % DEV_HASH_SIZE]; d; d = d->hnext)
+		if (d->key == key)
+			return d;
+	return NULL;
+}
+
+static void dev_unhash(struct emu_dev *dev)
+{
+	struct emu_dev **pp;
+
+	for (pp = &dev_hash[dev->key % DEV_HASH_SIZE]; *pp;
+	     pp = &(*pp)->hnext) {
+		if (*pp == dev) {
+			*pp = dev->hnext;
+			return;
+		}
+	}
+}
+
+void emu_cred_from_req(fuse_req_t req, struct emu_cred *cred)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	cred->uid = ctx->uid;
+	cred->gid = ctx->gid;
+	cred->pid = ctx->pid;
+	cred->ngroups = -1;	/* read from /proc when a check needs them */
+}
+
+static struct emu_dev *fi_dev(struct fuse_file_info *fi)
+{
+	return (struct emu_dev *)(uintptr_t)fi->fh;
+}
+
+void devop_open(fuse_req_t req, struct fuse_file_info *fi)
+{
+	struct emu_dev *dev = calloc(1, sizeof(*dev));
+
+	if (!dev) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fdk_dev_init(&dev->fdk);
+	list_init(&dev->readers);
+	do
+		dev->key = emu_random64();
+	while (dev_find(dev->key));
+	dev->kind = FUSEDEV_KIND_UNATTACHED;
+	dev->flags = fi->flags;
+	emu_cred_from_req(req, &dev->opener);
+	dev->hnext = dev_hash[dev->key % DEV_HASH_SIZE];
+	dev_hash[dev->key % DEV_HASH_SIZE] = dev;
+	fi->fh = (uintptr_t)dev;
+	fi->direct_io = 1;
+	fi->nonseekable = 1;
+	fi->keep_cache = 0;
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		/* The opener was interrupted: no release will come. */
+		dev_unhash(dev);
+		free(dev);
+	}
+}
+
+/* ---- the daemon's side ---------------------------------------------- */
+
+/* Reply to one read from what fdk hands out; false if nothing was. */
+static bool dev_try_read(struct emu_dev *dev, fuse_req_t req, size_t size,
+			 int *err)
+{
+	struct fdk_readbuf rb;
+	ssize_t r = fdk_dev_read(&dev->fdk, size, &rb);
+
+	if (r > 0) {
+		fuse_reply_iov(req, rb.iov, rb.niov);
+		return true;
+	}
+	*err = (int)-r;
+	if (r == -EAGAIN)
+		return false;
+	fuse_reply_err(req, *err);
+	return true;
+}
+
+static void waiter_eintr(void *data)
+{
+	struct dev_waiter *w = data;
+
+	fuse_reply_err(w->req, EINTR);
+	free(w);
+}
+
+/* A signal reached a daemon blocked in read(): EINTR, as the kernel's
+ * wait_event_interruptible gives. */
+static void read_interrupted(fuse_req_t req, void *data)
+{
+	struct dev_waiter *w = data;
+
+	if (list_empty(&w->entry))
+		return;
+	list_del_init(&w->entry);
+	loop_defer(waiter_eintr, w);
+}
+
+static void dev_serve_readers(struct emu_dev *dev)
+{
+	while (!list_empty(&dev->readers)) {
+		struct dev_waiter *w = list_first_entry(&dev->readers,
+						struct dev_waiter, entry);
+		int err;
+
+		if (!dev_try_read(dev, w->req, w->size, &err))
+			break;
+		list_del_init(&w->entry);
+		free(w);
+	}
+}
+
+static void dev_notify_poll(struct emu_dev *dev)
+{
+	if (!dev->ph)
+		return;
+	if (!(fdk_dev_poll(&dev->fdk) & (POLLIN | POLLERR)))
+		return;
+	fuse_lowlevel_notify_poll(dev->ph);
+	fuse_pollhandle_destroy(dev->ph);
+	dev->ph = NULL;
+}
+
+static void conn_kick(void *data)
+{
+	struct fdk_conn *fc = data;
+	struct list_head *pos, *tmp;
+
+	fc->wake_queued = false;
+	list_for_each_safe(pos, tmp, &fc->devs) {
+		struct emu_dev *dev = container_of(list_entry(pos,
+				struct fdk_dev, entry), struct emu_dev, fdk);
+
+		dev_serve_readers(dev);
+		dev_notify_poll(dev);
+	}
+}
+
+/* fdk's wake(): deferred so that fdk is never re-entered. */
+void dev_conn_wake(struct fdk_conn *fc)
+{
+	if (fc->wake_queued)
+		return;
+	fc->wake_queued = true;
+	loop_defer(conn_kick, fc);
+}
+
+/* Readers and pollers of an open that a connection no longer holds. */
+static void dev_detached_wake(struct emu_dev *dev)
+{
+	while (!list_empty(&dev->readers)) {
+		struct dev_waiter *w = list_first_entry(&dev->readers,
+						struct dev_waiter, entry);
+
+		list_del_init(&w->entry);
+		fuse_reply_err(w->req, ENODEV);
+		free(w);
+	}
+	if (dev->ph) {
+		fuse_lowlevel_notify_poll(dev->ph);
+		fuse_pollhandle_destroy(dev->ph);
+		dev->ph = NULL;
+	}
+}
+
+/* ---- the client's side: fibers for calls that wait ----------------- */
+
+struct client_io {
+	fuse_req_t req;
+	struct emu_dev *dev;
+	struct emu_cred cred;
+	int op;
+	size_t size;
+	int datasync;
+	char *buf;
+};
+
+enum { CIO_READ, CIO_WRITE, CIO_FLUSH, CIO_FSYNC };
+
+static void cio_interrupt(fuse_req_t req, void *data)
+{
+	struct fiber *f = data;
+
+	*fiber_intr(f) = 1;
+	fiber_wake(f);
+}
+
+static void client_io_fiber(void *arg)
+{
+	struct client_io *io = arg;
+	struct vfile *f = io->dev->file;
+	ssize_t r;
+
+	fuse_req_interrupt_func(io->req, cio_interrupt, fiber_self());
+	switch (io->op) {
+	case CIO_READ:
+		r = vfile_read(&io->cred, f, io->buf, io->size, -1);
+		if (r >= 0)
+			fuse_reply_buf(io->req, io->buf, r);
+		break;
+	case CIO_WRITE:
+		r = vfile_write(&io->cred, f, io->buf, io->size, -1);
+		if (r >= 0)
+			fuse_reply_write(io->req, r);
+		break;
+	case CIO_FLUSH:
+		r = vfile_flush(&io->cred, f);
+		if (!r)
+			fuse_reply_err(io->req, 0);
+		break;
+	default:
+		r = vfile_fsync(&io->cred, f, io->datasync);
+		if (!r)
+			fuse_reply_err(io->req, 0);
+		break;
+	}
+	if (r < 0)
+		fuse_reply_err(io->req, (int)-r);
+	vfile_put(f);
+	free(io->buf);
+	free(io);
+}
+
+static void client_io(fuse_req_t req, struct emu_dev *dev, int op,
+		      const char *data, size_t size, int datasync)
+{
+	struct client_io *io = calloc(1, sizeof(*io));
+	int r = -ENOMEM;
+
+	if (!io)
+		goto err;
+	io->req = req;
+	io->dev = dev;
+	io->op = op;
+	io->size = size;
+	io->datasync = datasync;
+	emu_cred_from_req(req, &io->cred);
+	if (op == CIO_READ || op == CIO_WRITE) {
+		io->buf = malloc(size ? size : 1);
+		if (!io->buf)
+			goto err_free;
+		if (op == CIO_WRITE)
+			memcpy(io->buf, data, size);
+	}
+	vfile_get(dev->file);
+	r = fiber_spawn(client_io_fiber, io);
+	if (r < 0) {
+		vfile_put(dev->file);
+		goto err_free;
+	}
+	return;
+err_free:
+	free(io->buf);
+	free(io);
+err:
+	fuse_reply_err(req, -r);
+}
+
+/* ---- operations ------------------------------------------------------ */
+
+void devop_read(fuse_req_t req, size_t size, struct fuse_file_info *fi)
+{
+	struct emu_dev *dev = fi_dev(fi);
+	struct dev_waiter *w;
+	int err;
+
+	if (dev->kind == FUSEDEV_KIND_CLIENT) {
+		client_io(req, dev, CIO_READ, NULL, size, 0);
+		return;
+	}
+	if (dev_try_read(dev, req, size, &err))
+		return;
+	if (fi->flags & O_NONBLOCK) {
+		fuse_reply_err(req, EAGAIN);
+		return;
+	}
+	w = malloc(sizeof(*w));
+	if (!w) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	w->req = req;
+	w->size = size;
+	w->dev = dev;
+	list_add_tail(&w->entry, &dev->readers);
+	fuse_req_interrupt_func(req, read_interrupted, w);
+}
+
+void devop_write(fuse_req_t req, const char *buf, size_t size,
+		 struct fuse_file_info *fi)
+{
+	struct emu_dev *dev = fi_dev(fi);
+	ssize_t r;
+
+	if (dev->kind == FUSEDEV_KIND_CLIENT) {
+		client_io(req, dev, CIO_WRITE, buf, size, 0);
+		return;
+	}
+	r = fdk_dev_write(&dev->fdk, buf, size);
+	if (r < 0)
+		fuse_reply_err(req, (int)-r);
+	else
+		fuse_reply_write(req, r);
+}
+
+void devop_flush(fuse_req_t req, struct fuse_file_info *fi)
+{
+	struct emu_dev *dev = fi_dev(fi);
+
+	if (dev->kind == FUSEDEV_KIND_CLIENT) {
+		client_io(req, dev, CIO_FLUSH, NULL, 0, 0);
+		return;
+	}
+	fuse_reply_err(req, 0);
+}
+
+void devop_fsync(fuse_req_t req, int datasync, struct fuse_file_info *fi)
+{
+	struct emu_dev *dev = fi_dev(fi);
+
+	if (dev->kind == FUSEDEV_KIND_CLIENT) {
+		client_io(req, dev, CIO_FSYNC, NULL, 0, datasync);
+		return;
+	}
+	fuse_reply_err(req, EINVAL);
+}
+
+void devop_poll(fuse_req_t req, struct fuse_file_info *fi,
+		struct fuse_pollhandle *ph)
+{
+	struct emu_dev *dev = fi_dev(fi);
+	unsigned int mask;
+
+	if (dev->kind == FUSEDEV_KIND_CLIENT) {
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		fuse_reply_poll(req, POLLIN | POLLRDNORM | POLLOUT |
+				POLLWRNORM);
+		return;
+	}
+	mask = fdk_dev_poll(&dev->fdk);
+	if (ph) {
+		if (dev->ph)
+			fuse_pollhandle_destroy(dev->ph);
+		dev->ph = ph;
+	}
+	fuse_reply_poll(req, mask);
+}
+
+static void dev_free(void *data)
+{
+	free(data);
+}
+
+void devop_release(fuse_req_t req, struct fuse_file_info *fi)
+{
+	struct emu_dev *dev = fi_dev(fi);
+
+	fuse_reply_err(req, 0);
+	dev->released = true;
+	dev_unhash(dev);
+	if (dev->kind == FUSEDEV_KIND_CLIENT) {
+		vfile_put(dev->file);
+		dev->file = NULL;
+	} else if (dev->fdk.fc) {
+		fdk_dev_release(&dev->fdk);
+	}
+	dev_detached_wake(dev);
+	/* fdk may still hand out iovecs into nothing of ours, but wakes
+	 * queued for this connection may still walk its list: free last. */
+	loop_defer(dev_free, dev);
+}
+
+static void ioctl_bind(fuse_req_t req, struct emu_dev *dev, uint64_t key)
+{
+	struct vfile *f = vfile_find(key);
+
+	if (dev->kind != FUSEDEV_KIND_UNATTACHED || !f || f->bound ||
+	    !f->unbound_owner) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	/* The pending reference moves to the device open. */
+	f->bound = true;
+	f->unbound_owner = NULL;
+	dev->kind = FUSEDEV_KIND_CLIENT;
+	dev->file = f;
+	fuse_reply_ioctl(req, 0, NULL, 0);
+}
+
+void devop_ioctl(fuse_req_t req, unsigned int cmd, void *arg,
+		 struct fuse_file_info *fi, unsigned int flags,
+		 const void *in_buf, size_t in_bufsz, size_t out_bufsz)
+{
+	struct emu_dev *dev = fi_dev(fi);
+	struct fusedev_whoami who;
+	struct emu_dev *old;
+	uint64_t key;
+	int r;
+
+	switch (cmd) {
+	case FUSEDEV_IOC_WHOAMI:
+		if (out_bufsz < sizeof(who))
+			break;
+		memset(&who, 0, sizeof(who));
+		who.key = dev->key;
+		who.kind = dev->kind;
+		if (dev->kind == FUSEDEV_KIND_CLIENT) {
+			who.open_key = dev->file->key;
+			who.flags = dev->file->flags;
+		}
+		fuse_reply_ioctl(req, 0, &who, sizeof(who));
+		return;
+	case FUSEDEV_IOC_BIND:
+		if (in_bufsz != sizeof(key))
+			break;
+		memcpy(&key, in_buf, sizeof(key));
+		ioctl_bind(req, dev, key);
+		return;
+	case FUSEDEV_IOC_CLONE_KEY:
+		if (in_bufsz != sizeof(key))
+			break;
+		memcpy(&key, in_buf, sizeof(key));
+		old = dev_find(key);
+		if (dev->kind != FUSEDEV_KIND_UNATTACHED || !old ||
+		    old->kind != FUSEDEV_KIND_DAEMON) {
+			fuse_reply_err(req, EINVAL);
+			return;
+		}
+		r = fdk_dev_clone(&dev->fdk, &old->fdk);
+		if (r < 0) {
+			fuse_reply_err(req, -r);
+			return;
+		}
+		dev->kind = FUSEDEV_KIND_DAEMON;
+		fuse_reply_ioctl(req, 0, NULL, 0);
+		return;
+	case FUSE_DEV_IOC_CLONE:
+		/* The old fd number never reaches us through a restricted
+		 * ioctl; the daemon-side shim sends CLONE_KEY instead. */
+		emu_dbg("FUSE_DEV_IOC_CLONE without the shim: EINVAL");
+		fuse_reply_err(req, EINVAL);
+		return;
+	default:
+		fuse_reply_err(req, ENOTTY);
+		return;
+	}
+	fuse_reply_err(req, EINVAL);
+}

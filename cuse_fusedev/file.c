@@ -1,0 +1,810 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Open files (Linux fs/fuse/file.c, readdir.c): OPEN/OPENDIR and CREATE,
+ * READ, WRITE, FLUSH, FSYNC, RELEASE/RELEASEDIR, READDIR(PLUS), and the
+ * port's calls by open file.
+ *
+ * An open file belongs to the emulator: its fh, flags and position are
+ * shared by every fd that refers to it (dup, fork, SCM_RIGHTS), because
+ * each of those is one open of the device bound to it.  There is no page
+ * cache: data always comes from the daemon; reads of files not opened
+ * direct_io stop at the cached size, as Linux's cached reads do.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "emu.h"
+#include "vfs_i.h"
+
+#define VFILE_HASH 1024
+
+static struct vfile *vfile_hash[VFILE_HASH];
+
+struct vfile *vfile_find(uint64_t key)
+{
+	struct vfile *f;
+
+	for (f = vfile_hash[key % VFILE_HASH]; f; f = f->hnext)
+		if (f->key == key)
+			return f;
+	return NULL;
+}
+
+static void vfile_unhash(struct vfile *f)
+{
+	struct vfile **pp;
+
+	for (pp = &vfile_hash[f->key % VFILE_HASH]; *pp; pp = &(*pp)->hnext) {
+		if (*pp == f) {
+			*pp = f->hnext;
+			return;
+		}
+	}
+}
+
+void vfile_get(struct vfile *f)
+{
+	f->refs++;
+}
+
+static uint32_t chunk_limit(struct vmount *m, bool writing)
+{
+	uint32_t n = m->fc.max_pages * FDK_PAGE_SIZE;
+
+	if (writing && m->fc.max_write < n)
+		n = m->fc.max_write;
+	if (!writing && m->fc.max_read < n)
+		n = m->fc.max_read;
+	return n ? n : FDK_PAGE_SIZE;
+}
+
+static uint64_t lock_owner_of(pid_t pid)
+{
+	return (uint64_t)pid * 0x9e3779b97f4a7c15ull;
+}
+
+/* ---- release -------------------------------------------------------- */
+
+struct vrelease {
+	struct fdk_req req;
+	struct fuse_release_in in;
+	struct vfile *f;
+};
+
+static void release_done(void *data)
+{
+	struct vrelease *r = data;
+	struct vfile *f = r->f;
+	struct vmount *m = f->m;
+
+	vinode_put(f->inode);
+	m->nfiles--;
+	free(f->path);
+	free(f);
+	free(r);
+	vfs_mount_file_gone(m);
+}
+
+static void release_end(struct fdk_req *req)
+{
+	loop_defer(release_done, req->owner);
+}
+
+/* fuse_file_put: RELEASE in the background; the inode is held until the
+ * daemon answers. */
+void vfile_put(struct vfile *f)
+{
+	struct vrelease *r;
+
+	if (!f || --f->refs)
+		return;
+	vfile_unhash(f);
+	r = calloc(1, sizeof(*r));
+	if (!r || (f->m->no_open && !f->isdir) ||
+	    (f->m->no_opendir && f->isdir)) {
+		if (!r)
+			emu_log("out of memory: RELEASE of %s not sent",
+				f->path);
+		r = r ? r : calloc(1, sizeof(*r));
+		if (!r) {
+			vinode_put(f->inode);
+			f->m->nfiles--;
+			vfs_mount_file_gone(f->m);
+			free(f->path);
+			free(f);
+			return;
+		}
+		r->f = f;
+		loop_defer(release_done, r);
+		return;
+	}
+	r->f = f;
+	r->in.fh = f->fh;
+	r->in.flags = f->flags;
+	vfs_req_init(&r->req, f->isdir ? FUSE_RELEASEDIR : FUSE_RELEASE,
+		     f->inode->nodeid);
+	vfs_in(&r->req, &r->in, sizeof(r->in));
+	r->req.flags = FR_ISREPLY | FR_FORCE | FR_BACKGROUND;
+	r->req.end = release_end;
+	r->req.owner = r;
+	fdk_send(&f->m->fc, &r->req);
+}
+
+void vfile_drop_unbound(void *owner)
+{
+	size_t k;
+
+	for (k = 0; k < VFILE_HASH; k++) {
+		struct vfile *f = vfile_hash[k], *next;
+
+		for (; f; f = next) {
+			next = f->hnext;
+			if (!f->bound && f->unbound_owner == owner) {
+				f->unbound_owner = NULL;
+				vfile_put(f);
+			}
+		}
+	}
+}
+
+static int vfile_new(struct vinode *in, int flags, const char *path,
+		     void *owner, const struct fuse_open_out *oo,
+		     const struct emu_cred *cred, struct vfile **out)
+{
+	struct vfile *f = calloc(1, sizeof(*f));
+
+	if (!f || !(f->path = strdup(path))) {
+		free(f);
+		return -ENOMEM;
+	}
+	do
+		f->key = emu_random64();
+	while (vfile_find(f->key));
+	f->m = in->m;
+	f->inode = in;
+	vinode_get(in);
+	f->fh = oo->fh;
+	f->open_flags = oo->open_flags;
+	f->flags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC);
+	f->isdir = S_ISDIR(in->attr.mode);
+	f->refs = 1;
+	f->unbound_owner = owner;
+	f->cred = *cred;
+	f->hnext = vfile_hash[f->key % VFILE_HASH];
+	vfile_hash[f->key % VFILE_HASH] = f;
+	in->m->nfiles++;
+	*out = f;
+	return 0;
+}
+
+/* ---- open and create ------------------------------------------------ */
+
+static int open_mask(int flags)
+{
+	int acc = flags & O_ACCMODE, mask = 0;
+
+	if (acc == O_RDONLY || acc == O_RDWR)
+		mask |= 4;
+	if (acc == O_WRONLY || acc == O_RDWR || (flags & O_TRUNC))
+		mask |= 2;
+	return mask;
+}
+
+/* fuse_open_common / fuse_do_open */
+int vfile_open(const struct emu_cred *cred, struct vinode *in, int flags,
+	       const char *path, void *owner, struct vfile **out)
+{
+	struct vmount *m = in->m;
+	bool isdir = S_ISDIR(in->attr.mode);
+	bool trunc = (flags & O_TRUNC) && !isdir;
+	bool writing = (flags & O_ACCMODE) != O_RDONLY || trunc;
+	struct fuse_open_in arg = { 0 };
+	struct fuse_open_out oo = { 0 };
+	struct fdk_req req;
+	int r;
+
+	if ((flags & O_DIRECTORY) && !isdir)
+		return -ENOTDIR;
+	if (isdir && ((flags & O_ACCMODE) != O_RDONLY || (flags & O_CREAT)))
+		return -EISDIR;
+	if (S_ISLNK(in->attr.mode))
+		return -ELOOP;
+	if (S_ISCHR(in->attr.mode) || S_ISBLK(in->attr.mode))
+		return (m->mountflags & MS_NODEV) ? -EACCES : -ENXIO;
+	if (S_ISFIFO(in->attr.mode) || S_ISSOCK(in->attr.mode))
+		return -ENXIO;	/* no pipes or sockets behind a shim */
+	if (writing && (m->mountflags & MS_RDONLY))
+		return -EROFS;
+	r = vfs_permission(cred, in, open_mask(flags));
+	if (r < 0)
+		return r;
+
+	arg.flags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY);
+	if (!(m->fc.flags & FUSE_ATOMIC_O_TRUNC))
+		arg.flags &= ~O_TRUNC;
+	if ((isdir && m->no_opendir) || (!isdir && m->no_open))
+		goto done;
+	vfs_req_init(&req, isdir ? FUSE_OPENDIR : FUSE_OPEN, in->nodeid);
+	vfs_in(&req, &arg, sizeof(arg));
+	vfs_out(&req, &oo, sizeof(oo));
+	r = vfs_request(m, cred, &req);
+	if (r == -ENOSYS && (m->fc.flags & (isdir ? FUSE_NO_OPENDIR_SUPPORT :
+					     FUSE_NO_OPEN_SUPPORT))) {
+		if (isdir)
+			m->no_opendir = true;
+		else
+			m->no_open = true;
+		memset(&oo, 0, sizeof(oo));
+		r = 0;
+	}
+	if (r < 0)
+		return r;
+done:
+	r = vfile_new(in, flags, path, owner, &oo, cred, out);
+	if (r < 0)
+		return r;
+	if (trunc && !(m->fc.flags & FUSE_ATOMIC_O_TRUNC)) {
+		struct fuse_setattr_in sa = { 0 };
+
+		/* handle_truncate: after the open, by its fh. */
+		sa.valid = FATTR_SIZE;
+		r = vfs_setattr(cred, in, *out, &sa);
+		if (r < 0) {
+			(*out)->unbound_owner = NULL;
+			vfile_put(*out);
+			*out = NULL;
+			return r;
+		}
+	} else if (trunc) {
+		in->attr.size = 0;
+		in->attr_expire = 0;
+	}
+	return 0;
+}
+
+/* fuse_create_open, or MKNOD + OPEN when the daemon has no CREATE */
+int vfile_create(const struct emu_cred *cred, struct vinode *dir,
+		 const char *name, size_t len, int flags, mode_t mode,
+		 const char *path, void *owner, struct vfile **out)
+{
+	struct vmount *m = dir->m;
+	struct fuse_create_in arg = { 0 };
+	struct fuse_entry_out e = { 0 };
+	struct fuse_open_out oo = { 0 };
+	char nbuf[NAME_MAX + 1];
+	struct vinode *in;
+	struct fdk_req req;
+	int r;
+
+	if (m->mountflags & MS_RDONLY)
+		return -EROFS;
+	r = vfs_permission(cred, dir, 3);
+	if (r < 0)
+		return r;
+	memcpy(nbuf, name, len);
+	nbuf[len] = '\0';
+	mode = (mode & 07777) | S_IFREG;
+	if (!m->no_create) {
+		arg.flags = flags & ~O_NOCTTY;
+		arg.mode = mode;
+		vfs_req_init(&req, FUSE_CREATE, dir->nodeid);
+		vfs_in(&req, &arg, sizeof(arg));
+		vfs_in(&req, nbuf, len + 1);
+		vfs_out(&req, &e, sizeof(e));
+		vfs_out(&req, &oo, sizeof(oo));
+		r = vfs_request(m, cred, &req);
+		if (r != -ENOSYS) {
+			if (r < 0)
+				return r;
+			if (!S_ISREG(e.attr.mode)) {
+				fdk_queue_forget(&m->fc, e.nodeid, 1);
+				return -EIO;
+			}
+			r = vfs_new_entry(dir, name, len, &e, &in);
+			if (r < 0)
+				return r;
+			r = vfile_new(in, flags, path, owner, &oo, cred, out);
+			vinode_put(in);
+			return r;
+		}
+		m->no_create = true;
+	}
+	{
+		struct fuse_mknod_in mk = { .mode = mode };
+
+		vfs_req_init(&req, FUSE_MKNOD, dir->nodeid);
+		vfs_in(&req, &mk, sizeof(mk));
+		vfs_in(&req, nbuf, len + 1);
+		vfs_out(&req, &e, sizeof(e));
+		r = vfs_request(m, cred, &req);
+		if (r < 0)
+			return r;
+		r = vfs_new_entry(dir, name, len, &e, &in);
+		if (r < 0)
+			return r;
+		r = vfile_open(cred, in, flags & ~O_TRUNC, path, owner, out);
+		vinode_put(in);
+		return r;
+	}
+}
+
+/* ---- data ----------------------------------------------------------- */
+
+ssize_t vfile_read(const struct emu_cred *cred, struct vfile *f, void *buf,
+		   size_t size, int64_t off)
+{
+	struct vmount *m = f->m;
+	uint64_t pos = off < 0 ? f->pos : (uint64_t)off;
+	size_t done = 0;
+	int r;
+
+	if (f->isdir)
+		return -EISDIR;
+	if ((f->flags & O_ACCMODE) == O_WRONLY)
+		return -EBADF;
+	if (!(f->open_flags & FOPEN_DIRECT_IO)) {
+		/* fuse_cache_read_iter: reads end at the file's size. */
+		if (pos + size > f->inode->attr.size) {
+			r = vfs_fresh_attr(cred, f->inode, f);
+			if (r < 0)
+				return r;
+		}
+		if (pos >= f->inode->attr.size)
+			return 0;
+		if (size > f->inode->attr.size - pos)
+			size = f->inode->attr.size - pos;
+	}
+	while (done < size) {
+		struct fuse_read_in arg = { 0 };
+		uint32_t n = chunk_limit(m, false);
+		struct fdk_req req;
+
+		if (n > size - done)
+			n = size - done;
+		arg.fh = f->fh;
+		arg.offset = pos;
+		arg.size = n;
+		arg.flags = f->flags;
+		vfs_req_init(&req, FUSE_READ, f->inode->nodeid);
+		vfs_in(&req, &arg, sizeof(arg));
+		vfs_out(&req, (char *)buf + done, n);
+		req.out_argvar = true;
+		r = vfs_request(m, cred, &req);
+		if (r < 0) {
+			if (done)
+				break;
+			return r;
+		}
+		done += req.out_args[0].size;
+		pos += req.out_args[0].size;
+		if (req.out_args[0].size < n)
+			break;
+	}
+	if (off < 0)
+		f->pos = pos;
+	return done;
+}
+
+ssize_t vfile_write(const struct emu_cred *cred, struct vfile *f,
+		    const void *buf, size_t size, int64_t off)
+{
+	struct vmount *m = f->m;
+	uint64_t pos = off < 0 ? f->pos : (uint64_t)off;
+	size_t done = 0;
+	int r;
+
+	if (f->isdir)
+		return -EISDIR;
+	if ((f->flags & O_ACCMODE) == O_RDONLY)
+		return -EBADF;
+	if (f->flags & O_APPEND) {
+		r = vfs_getattr(cred, f->inode, f);
+		if (r < 0)
+			return r;
+		pos = f->inode->attr.size;
+	}
+	while (done < size) {
+		struct fuse_write_in arg = { 0 };
+		struct fuse_write_out wo = { 0 };
+		uint32_t n = chunk_limit(m, true);
+		struct fdk_req req;
+
+		if (n > size - done)
+			n = size - done;
+		arg.fh = f->fh;
+		arg.offset = pos;
+		arg.size = n;
+		arg.flags = f->flags;
+		vfs_req_init(&req, FUSE_WRITE, f->inode->nodeid);
+		vfs_in(&req, &arg, sizeof(arg));
+		vfs_in(&req, (const char *)buf + done, n);
+		vfs_out(&req, &wo, sizeof(wo));
+		r = vfs_request(m, cred, &req);
+		if (!r && wo.size > n)
+			r = -EIO;
+		if (r < 0) {
+			if (done)
+				break;
+			return r;
+		}
+		done += wo.size;
+		pos += wo.size;
+		if (wo.size < n)
+			break;
+	}
+	/* fuse_write_update_attr */
+	if (pos > f->inode->attr.size)
+		f->inode->attr.size = pos;
+	f->inode->attr_expire = 0;
+	if (off < 0 || (f->flags & O_APPEND))
+		f->pos = pos;
+	return done;
+}
+
+int vfile_flush(const struct emu_cred *cred, struct vfile *f)
+{
+	struct fuse_flush_in arg = { 0 };
+	struct fdk_req req;
+	int r;
+
+	if (f->isdir || f->m->no_flush || f->m->no_open)
+		return 0;
+	arg.fh = f->fh;
+	arg.lock_owner = lock_owner_of(cred->pid);
+	vfs_req_init(&req, FUSE_FLUSH, f->inode->nodeid);
+	vfs_in(&req, &arg, sizeof(arg));
+	r = vfs_request(f->m, cred, &req);
+	if (r == -ENOSYS) {
+		f->m->no_flush = true;
+		r = 0;
+	}
+	f->inode->attr_expire = 0;
+	return r;
+}
+
+int vfile_fsync(const struct emu_cred *cred, struct vfile *f, int datasync)
+{
+	struct fuse_fsync_in arg = { 0 };
+	struct fdk_req req;
+	bool *no = f->isdir ? &f->m->no_fsyncdir : &f->m->no_fsync;
+	int r;
+
+	if (*no)
+		return 0;
+	arg.fh = f->fh;
+	arg.fsync_flags = datasync ? FUSE_FSYNC_FDATASYNC : 0;
+	vfs_req_init(&req, f->isdir ? FUSE_FSYNCDIR : FUSE_FSYNC,
+		     f->inode->nodeid);
+	vfs_in(&req, &arg, sizeof(arg));
+	r = vfs_request(f->m, cred, &req);
+	if (r == -ENOSYS) {
+		*no = true;
+		r = 0;
+	}
+	return r;
+}
+
+/* ---- directories (fuse_readdir_uncached, parse_dirfile) ------------- */
+
+static bool dirent_name_ok(const char *name, uint32_t len)
+{
+	return len && len <= FDK_NAME_MAX && !memchr(name, '/', len);
+}
+
+/* fuse_direntplus_link: count the lookup, cache the entry. */
+static void direntplus_link(struct vfile *f, struct fuse_direntplus *dp)
+{
+	const char *name = dp->dirent.name;
+	uint32_t len = dp->dirent.namelen;
+	struct vinode *in;
+
+	if (!dp->entry_out.nodeid)
+		return;
+	if ((len == 1 && name[0] == '.') ||
+	    (len == 2 && name[0] == '.' && name[1] == '.'))
+		return;
+	if (len > NAME_MAX || vfs_new_entry(f->inode, name, len,
+					    &dp->entry_out, &in) < 0)
+		return;
+	f->inode->attr_expire = 0;
+	vinode_put(in);
+}
+
+static ssize_t vfile_getdents(const struct emu_cred *cred, struct vfile *f,
+			      char *out, size_t size)
+{
+	struct vmount *m = f->m;
+	bool plus = (m->fc.flags & FUSE_DO_READDIRPLUS) && !m->no_readdirplus;
+	struct fuse_read_in arg = { 0 };
+	struct fdk_req req;
+	size_t got, pos = 0, len = 0;
+	char *buf;
+	int r;
+
+	if (!f->isdir)
+		return -ENOTDIR;
+	if (f->dir_eof)
+		return 0;
+	buf = malloc(FDK_PAGE_SIZE);
+	if (!buf)
+		return -ENOMEM;
+	arg.fh = f->fh;
+	arg.offset = f->dir_cookie;
+	arg.size = size < FDK_PAGE_SIZE ? size : FDK_PAGE_SIZE;
+	arg.flags = f->flags;
+	vfs_req_init(&req, plus ? FUSE_READDIRPLUS : FUSE_READDIR,
+		     f->inode->nodeid);
+	vfs_in(&req, &arg, sizeof(arg));
+	vfs_out(&req, buf, arg.size);
+	req.out_argvar = true;
+	r = vfs_request(m, cred, &req);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	got = req.out_args[0].size;
+	if (!got)
+		f->dir_eof = true;
+	while (pos < got) {
+		struct fuse_dirent *d;
+		struct fuse_direntplus *dp = NULL;
+		struct linux_dirent64 {
+			uint64_t d_ino;
+			int64_t d_off;
+			unsigned short d_reclen;
+			unsigned char d_type;
+			char d_name[];
+		} *ld;
+		size_t reclen, need;
+
+		if (plus) {
+			if (got - pos < FUSE_NAME_OFFSET_DIRENTPLUS)
+				break;
+			dp = (struct fuse_direntplus *)(buf + pos);
+			d = &dp->dirent;
+			reclen = FUSE_DIRENTPLUS_SIZE(dp);
+		} else {
+			if (got - pos < FUSE_NAME_OFFSET)
+				break;
+			d = (struct fuse_dirent *)(buf + pos);
+			reclen = FUSE_DIRENT_SIZE(d);
+		}
+		if (!dirent_name_ok(d->name, d->namelen) ||
+		    reclen > got - pos) {
+			free(buf);
+			return len ? (ssize_t)len : -EIO;
+		}
+		need = (offsetof(struct linux_dirent64, d_name) +
+			d->namelen + 1 + 7) & ~(size_t)7;
+		if (len + need > size)
+			break;
+		if (dp)
+			direntplus_link(f, dp);
+		ld = (struct linux_dirent64 *)(out + len);
+		ld->d_ino = d->ino;
+		ld->d_off = d->off;
+		ld->d_reclen = need;
+		ld->d_type = d->type;
+		memcpy(ld->d_name, d->name, d->namelen);
+		memset(ld->d_name + d->namelen, 0,
+		       need - offsetof(struct linux_dirent64, d_name) -
+		       d->namelen);
+		len += need;
+		f->dir_cookie = d->off;
+		pos += reclen;
+	}
+	free(buf);
+	if (!len && got)
+		return -EINVAL;	/* the buffer holds no entry */
+	return len;
+}
+
+/* ---- RETRIEVE: nothing cached, so the reply carries no data --------- */
+
+struct vretrieve {
+	struct fdk_req req;
+	struct fuse_notify_retrieve_in in;
+};
+
+static void retrieve_end(struct fdk_req *req)
+{
+	loop_defer(free, req->owner);
+}
+
+int vfs_notify_retrieve(struct vmount *m,
+			const struct fuse_notify_retrieve_out *o)
+{
+	struct vretrieve *r;
+
+	if (!vinode_find(m, o->nodeid))
+		return -ENOENT;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->in.offset = o->offset;
+	r->in.size = 0;
+	vfs_req_init(&r->req, FUSE_NOTIFY_REPLY, o->nodeid);
+	r->req.in_h.unique = o->notify_unique;
+	vfs_in(&r->req, &r->in, sizeof(r->in));
+	r->req.end = retrieve_end;
+	r->req.owner = r;
+	fdk_send(&m->fc, &r->req);
+	return 0;
+}
+
+/* ---- the port's calls by open file ---------------------------------- */
+
+int vfs_setattr_op(const struct emu_cred *cred, uint32_t op,
+		   struct vinode *in, struct vfile *f, uint32_t mode,
+		   uint64_t arg, const struct timespec *ts);
+int vfs_statfs(const struct emu_cred *cred, struct vinode *in,
+	       struct fuse_kstatfs *out);
+
+static int do_lseek(const struct emu_cred *cred, struct vfile *f,
+		    int64_t off, int whence, uint64_t *res)
+{
+	int64_t base;
+	int r;
+
+	if (f->isdir) {
+		if (whence == SEEK_SET && off >= 0) {
+			f->dir_cookie = off;
+			f->dir_eof = false;
+		} else if (!(whence == SEEK_CUR && !off)) {
+			return -EINVAL;
+		}
+		*res = f->dir_cookie;
+		return 0;
+	}
+	switch (whence) {
+	case SEEK_SET:
+		base = 0;
+		break;
+	case SEEK_CUR:
+		base = f->pos;
+		break;
+	case SEEK_END:
+		r = vfs_fresh_attr(cred, f->inode, f);
+		if (r < 0)
+			return r;
+		base = f->inode->attr.size;
+		break;
+	case SEEK_DATA:
+	case SEEK_HOLE:
+		if (!f->m->no_lseek) {
+			struct fuse_lseek_in li = { .fh = f->fh,
+						    .offset = off,
+						    .whence = whence };
+			struct fuse_lseek_out lo = { 0 };
+			struct fdk_req req;
+
+			vfs_req_init(&req, FUSE_LSEEK, f->inode->nodeid);
+			vfs_in(&req, &li, sizeof(li));
+			vfs_out(&req, &lo, sizeof(lo));
+			r = vfs_request(f->m, cred, &req);
+			if (!r) {
+				f->pos = lo.offset;
+				*res = lo.offset;
+				return 0;
+			}
+			if (r != -ENOSYS)
+				return r;
+			f->m->no_lseek = true;
+		}
+		/* generic_file_llseek: all data, one hole at the end. */
+		r = vfs_fresh_attr(cred, f->inode, f);
+		if (r < 0)
+			return r;
+		if (off < 0 || (uint64_t)off >= f->inode->attr.size)
+			return -ENXIO;
+		*res = whence == SEEK_DATA ? (uint64_t)off :
+		       f->inode->attr.size;
+		f->pos = *res;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+	if (base + off < 0)
+		return -EINVAL;
+	f->pos = base + off;
+	*res = f->pos;
+	return 0;
+}
+
+int vfs_file_op(const struct emu_cred *cred, uint32_t op,
+		const struct fdp_file_in *in, const void *data,
+		size_t datalen, void *out, size_t *outlen)
+{
+	struct vfile *f = vfile_find(in->open_key);
+	size_t cap = *outlen;
+	ssize_t n;
+	uint64_t res;
+	int r;
+
+	*outlen = 0;
+	if (!f)
+		return -EBADF;
+	switch (op) {
+	case FDP_OP_FSTAT:
+		r = vfs_fresh_attr(cred, f->inode, f);
+		if (r < 0)
+			return r;
+		vfs_stat_out(f->inode, out);
+		*outlen = sizeof(struct fdp_stat_out);
+		return 0;
+	case FDP_OP_PREAD:
+		if (in->size > cap)
+			return -EINVAL;
+		n = vfile_read(cred, f, out, in->size, in->offset);
+		if (n < 0)
+			return n;
+		*outlen = n;
+		return 0;
+	case FDP_OP_PWRITE:
+		if (in->offset < -1)
+			return -EINVAL;
+		n = vfile_write(cred, f, data, datalen, in->offset);
+		if (n < 0)
+			return n;
+		((struct fdp_size_out *)out)->size = n;
+		*outlen = sizeof(struct fdp_size_out);
+		return 0;
+	case FDP_OP_LSEEK:
+		r = do_lseek(cred, f, in->offset, in->whence, &res);
+		if (r < 0)
+			return r;
+		((struct fdp_size_out *)out)->size = res;
+		*outlen = sizeof(struct fdp_size_out);
+		return 0;
+	case FDP_OP_FTRUNCATE:
+		if (f->isdir || (f->flags & O_ACCMODE) == O_RDONLY ||
+		    in->offset < 0)
+			return -EINVAL;
+		return vfs_setattr_op(cred, FDP_OP_TRUNCATE, f->inode, f, 0,
+				      in->offset, NULL);
+	case FDP_OP_FSYNC:
+		return vfile_fsync(cred, f, in->flags & 1);
+	case FDP_OP_GETDENTS:
+		if (in->size > cap)
+			return -EINVAL;
+		n = vfile_getdents(cred, f, out, in->size);
+		if (n < 0)
+			return n;
+		*outlen = n;
+		return 0;
+	case FDP_OP_FCHMOD:
+		return vfs_setattr_op(cred, FDP_OP_CHMOD, f->inode, NULL,
+				      in->flags, 0, NULL);
+	case FDP_OP_FCHOWN:
+		return vfs_setattr_op(cred, FDP_OP_CHOWN, f->inode, NULL, 0,
+				      in->offset, NULL);
+	case FDP_OP_FUTIMENS:
+		if (datalen != 2 * sizeof(struct timespec))
+			return -EINVAL;
+		return vfs_setattr_op(cred, FDP_OP_UTIMENS, f->inode, NULL, 0,
+				      0, data);
+	case FDP_OP_FSTATFS:
+		r = vfs_statfs(cred, f->inode, out);
+		if (!r)
+			*outlen = sizeof(struct fuse_kstatfs);
+		return r;
+	case FDP_OP_FPATH:
+		n = strlen(f->path) + 1;
+		if ((size_t)n > cap)
+			return -ENAMETOOLONG;
+		memcpy(out, f->path, n);
+		*outlen = n;
+		return 0;
+	case FDP_OP_SETFL:
+		f->flags = (f->flags & ~(O_APPEND | O_NONBLOCK)) |
+			   (in->flags & (O_APPEND | O_NONBLOCK));
+		return 0;
+	}
+	return -EINVAL;
+}

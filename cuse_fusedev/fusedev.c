@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * fusedev: run a program under emulation.  See fusedev(1).
+ *
+ *   fusedev run [-t TRANSPORT] [-d DIR] [-v] [--] CMD [ARG]...
+ *
+ * Uses the emulator serving $FUSEDEV_DIR (or -d DIR) when one is alive
+ * there; otherwise starts a private one in a fresh directory, waits until
+ * it is ready, runs CMD with FUSEDEV_DIR and LD_PRELOAD set, then stops
+ * the private emulator.  Exits with CMD's status.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "fusedev_port.h"
+
+#define READY_TIMEOUT_MS	15000
+#define STOP_TIMEOUT_MS		10000
+
+static bool verbose;
+static pid_t child_pid;
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2),
+						       noreturn));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("fusedev: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(127);
+}
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+"Usage: fusedev run [-t auto|cuse|fusefile] [-d DIR] [-v] [--] CMD [ARG]...\n"
+"Run CMD with FUSE daemons and file systems served by cuse_fusedev.\n"
+"\n"
+"  -t, --transport=T  transport of a private emulator (auto)\n"
+"  -d, --dir=DIR      use or start the emulator of runtime directory DIR\n"
+"  -v, --verbose      the emulator logs mounts and connections\n"
+"  -h, --help         this help\n");
+}
+
+/* Where a sibling of this program lives: the build tree keeps
+ * cuse_fusedev beside fusedev and the shim in ../mountshim. */
+static char *locate(const char *env, const char *rel, const char *installed)
+{
+	char exe[PATH_MAX], *dir, *p;
+	const char *e = getenv(env);
+	ssize_t n;
+
+	if (e && *e)
+		return strdup(e);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		dir = dirname(exe);
+		if (asprintf(&p, "%s/%s", dir, rel) > 0) {
+			if (access(p, R_OK) == 0)
+				return p;
+			free(p);
+		}
+	}
+	return strdup(installed);
+}
+
+/* An emulator is alive at @dir when its mount table names a live pid. */
+static bool emulator_alive(const char *dir)
+{
+	char path[PATH_MAX];
+	struct fusedev_mtab *mt;
+	bool alive = false;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, FUSEDEV_MTAB_NAME);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	mt = mmap(NULL, sizeof(*mt), PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (mt == MAP_FAILED)
+		return false;
+	if (mt->magic == FUSEDEV_MTAB_MAGIC && mt->emulator_pid > 0 &&
+	    kill(mt->emulator_pid, 0) == 0)
+		alive = true;
+	munmap(mt, sizeof(*mt));
+	return alive;
+}
+
+static pid_t start_emulator(const char *emu, const char *dir,
+			    const char *transport)
+{
+	char fdarg[32];
+	char buf[16];
+	int pfd[2], r;
+	struct pollfd pf;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		die("pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (!pid) {
+		const char *argv[10];
+		int i = 0;
+
+		/* The emulator must never see its own shim. */
+		unsetenv("LD_PRELOAD");
+		fcntl(pfd[1], F_SETFD, 0);
+		snprintf(fdarg, sizeof(fdarg), "--ready-fd=%d", pfd[1]);
+		argv[i++] = emu;
+		argv[i++] = "-f";
+		argv[i++] = "-d";
+		argv[i++] = dir;
+		argv[i++] = "-t";
+		argv[i++] = transport;
+		argv[i++] = fdarg;
+		if (verbose)
+			argv[i++] = "-v";
+		argv[i] = NULL;
+		setpgid(0, 0);
+		execv(emu, (char **)argv);
+		fprintf(stderr, "fusedev: cannot run %s: %s\n", emu,
+			strerror(errno));
+		_exit(127);
+	}
+	close(pfd[1]);
+	pf.fd = pfd[0];
+	pf.events = POLLIN;
+	r = poll(&pf, 1, READY_TIMEOUT_MS);
+	if (r <= 0 || read(pfd[0], buf, sizeof(buf)) <= 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		die("the emulator did not start%s (see its message above)",
+		    r == 0 ? " within 15 s" : "");
+	}
+	close(pfd[0]);
+	return pid;
+}
+
+/* Wait for @pid's exit (its pidfd becomes readable) for at most @ms. */
+static int wait_deadline(pid_t pid, int *status, int ms)
+{
+	int pfd = syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd pf = { .fd = pfd, .events = POLLIN };
+
+	if (pfd >= 0) {
+		while (poll(&pf, 1, ms) < 0 && errno == EINTR)
+			;
+		close(pfd);
+	}
+	return waitpid(pid, status, WNOHANG) == pid ? 0 : -1;
+}
+
+static void stop_emulator(pid_t pid, const char *dir, bool rm)
+{
+	int status;
+
+	kill(pid, SIGTERM);
+	if (wait_deadline(pid, &status, STOP_TIMEOUT_MS) < 0) {
+		fprintf(stderr, "fusedev: emulator %d did not stop; killing\n",
+			pid);
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	if (rm && rmdir(dir) < 0 && errno != ENOENT)
+		fprintf(stderr, "fusedev: %s left behind: %s\n", dir,
+			strerror(errno));
+}
+
+static void forward(int sig)
+{
+	if (child_pid > 0)
+		kill(child_pid, sig);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "transport", required_argument, NULL, 't' },
+		{ "dir", required_argument, NULL, 'd' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *transport = "auto", *dir = getenv(FUSEDEV_ENV_DIR);
+	char tmpl[PATH_MAX], *emu, *shim, *preload;
+	const char *old;
+	pid_t epid = 0;
+	bool private_dir = false;
+	int c, status;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+t:d:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			transport = optarg;
+			break;
+		case 'd':
+			dir = optarg;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(transport, "auto") && strcmp(transport, "cuse") &&
+	    strcmp(transport, "fusefile"))
+		die("unknown transport '%s' (auto, cuse, fusefile)", transport);
+	if (!strcmp(transport, "auto") && access("/dev/cuse", F_OK) < 0 &&
+	    access("/dev/fuse", R_OK | W_OK) < 0)
+		die("no transport: /dev/cuse is missing (load the cuse module) "
+		    "and /dev/fuse is not usable (%s)", strerror(errno));
+
+	emu = locate("FUSEDEV_EMULATOR", "cuse_fusedev",
+		     FUSEDEV_SBINDIR "/cuse_fusedev");
+	shim = locate("FUSEDEV_SHIM", "../mountshim/libmountshim.so",
+		      FUSEDEV_LIBDIR "/libmountshim.so");
+	if (access(shim, R_OK) < 0)
+		die("cannot find the shim %s: %s", shim, strerror(errno));
+
+	if (!dir || !*dir || !emulator_alive(dir)) {
+		if (!dir || !*dir) {
+			const char *base = getenv("TMPDIR");
+
+			snprintf(tmpl, sizeof(tmpl), "%s/fusedev.XXXXXX",
+				 base && *base ? base : "/tmp");
+			if (!mkdtemp(tmpl))
+				die("mkdtemp %s: %s", tmpl, strerror(errno));
+			dir = tmpl;
+			private_dir = true;
+		}
+		if (access(emu, X_OK) < 0)
+			die("cannot run the emulator %s: %s", emu,
+			    strerror(errno));
+		epid = start_emulator(emu, dir, transport);
+	}
+
+	setenv(FUSEDEV_ENV_DIR, dir, 1);
+	old = getenv("LD_PRELOAD");
+	if (old && *old) {
+		if (asprintf(&preload, "%s:%s", shim, old) < 0)
+			die("out of memory");
+	} else {
+		preload = shim;
+	}
+	setenv("LD_PRELOAD", preload, 1);
+
+	signal(SIGINT, forward);
+	signal(SIGTERM, forward);
+	signal(SIGHUP, forward);
+	child_pid = fork();
+	if (child_pid < 0)
+		die("fork: %s", strerror(errno));
+	if (!child_pid) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		execvp(argv[optind], argv + optind);
+		fprintf(stderr, "fusedev: %s: %s\n", argv[optind],
+			strerror(errno));
+		_exit(errno == ENOENT ? 127 : 126);
+	}
+	while (waitpid(child_pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (epid)
+		stop_emulator(epid, dir, private_dir);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (argc >= 2 && (!strcmp(argv[1], "-h") ||
+			  !strcmp(argv[1], "--help"))) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc >= 2 && !strcmp(argv[1], "--version")) {
+		printf("fusedev %s\n", FUSEDEV_VERSION);
+		return 0;
+	}
+	usage(stderr);
+	return 2;
+}

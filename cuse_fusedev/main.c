@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cuse_fusedev: options, the runtime directory, start and orderly stop.
+ * See cuse_fusedev(8).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "emu.h"
+
+int emu_debug;
+struct emu_options emu_opts = {
+	.transport = "auto",
+	.devname = FUSEDEV_CUSE_DEFAULT,
+	.devmode = 0600,
+	.ready_fd = -1,
+};
+
+static char dirbuf[FUSEDEV_PATH_MAX];
+static int sig_fd = -1;
+
+void emu_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "cuse_fusedev[%d]: ", getpid());
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+"Usage: cuse_fusedev [OPTION]...\n"
+"Serve an emulated /dev/fuse and the file systems mounted on it.\n"
+"\n"
+"  -t, --transport=auto|cuse|fusefile  how to register the device (auto)\n"
+"  -d, --dir=DIR        runtime directory (default $FUSEDEV_DIR, else\n"
+"                       /run/fusedev for root, else $XDG_RUNTIME_DIR/fusedev)\n"
+"  -n, --name=NAME      CUSE device name, /dev/NAME (fusedev)\n"
+"  -m, --mode=OCTAL     mode of the device node or file (0600)\n"
+"  -f, --foreground     do not detach\n"
+"      --ready-fd=N     write \"ready\\n\" to fd N once serving\n"
+"  -v, --verbose        log every mount and connection (FUSEDEV_DEBUG=1)\n"
+"  -h, --help           this help\n"
+"  -V, --version        print the version\n");
+}
+
+static int default_dir(void)
+{
+	const char *env = getenv(FUSEDEV_ENV_DIR);
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (emu_opts.dir)
+		return 0;
+	if (env && *env)
+		snprintf(dirbuf, sizeof(dirbuf), "%s", env);
+	else if (!geteuid())
+		snprintf(dirbuf, sizeof(dirbuf), "/run/fusedev");
+	else if (xdg && *xdg)
+		snprintf(dirbuf, sizeof(dirbuf), "%s/fusedev", xdg);
+	else
+		snprintf(dirbuf, sizeof(dirbuf), "/tmp/fusedev-%u", getuid());
+	emu_opts.dir = dirbuf;
+	return 0;
+}
+
+/* The runtime directory: ours alone, and not another live emulator's. */
+static int prepare_dir(void)
+{
+	char path[FUSEDEV_PATH_MAX];
+	struct stat st;
+	FILE *fp;
+	int pid;
+
+	if (mkdir(emu_opts.dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (lstat(emu_opts.dir, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+		emu_log("%s: not a directory owned by uid %u", emu_opts.dir,
+			geteuid());
+		return -EPERM;
+	}
+	snprintf(path, sizeof(path), "%s/%s", emu_opts.dir, FUSEDEV_PID_NAME);
+	fp = fopen(path, "re");
+	if (fp) {
+		if (fscanf(fp, "%d", &pid) == 1 && pid > 0 && pid != getpid() &&
+		    kill(pid, 0) == 0) {
+			fclose(fp);
+			emu_log("an emulator already serves %s (pid %d)",
+				emu_opts.dir, pid);
+			return -EEXIST;
+		}
+		fclose(fp);
+	}
+	fp = fopen(path, "we");
+	if (!fp)
+		return -errno;
+	fprintf(fp, "%d\n", getpid());
+	fclose(fp);
+	return 0;
+}
+
+static void cleanup_dir(void)
+{
+	const char *names[] = { FUSEDEV_PID_NAME, FUSEDEV_MTAB_NAME };
+	char path[FUSEDEV_PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", emu_opts.dir, names[i]);
+		unlink(path);
+	}
+}
+
+static void signal_ready(void *data, int revents)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
+		emu_dbg("signal %u: stopping", si.ssi_signo);
+		loop_stop();
+	}
+}
+
+static int parse_args(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "transport", required_argument, NULL, 't' },
+		{ "dir", required_argument, NULL, 'd' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "ready-fd", required_argument, NULL, 'R' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char *end;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "t:d:n:m:fvhV", longopts,
+				NULL)) != -1) {
+		switch (c) {
+		case 't':
+			emu_opts.transport = optarg;
+			break;
+		case 'd':
+			emu_opts.dir = optarg;
+			break;
+		case 'n':
+			if (!*optarg || strchr(optarg, '/')) {
+				emu_log("bad device name '%s'", optarg);
+				return -1;
+			}
+			emu_opts.devname = optarg;
+			break;
+		case 'm':
+			emu_opts.devmode = strtoul(optarg, &end, 8);
+			if (*end || emu_opts.devmode > 07777) {
+				emu_log("bad mode '%s'", optarg);
+				return -1;
+			}
+			break;
+		case 'f':
+			emu_opts.foreground = true;
+			break;
+		case 'R':
+			emu_opts.ready_fd = atoi(optarg);
+			break;
+		case 'v':
+			emu_debug = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("cuse_fusedev %s\n", FUSEDEV_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		emu_log("unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char path[FUSEDEV_PATH_MAX];
+	const char *dbg = getenv("FUSEDEV_DEBUG");
+	sigset_t mask;
+	int r, status = 1;
+
+	if (dbg && *dbg && strcmp(dbg, "0"))
+		emu_debug = 1;
+	if (parse_args(argc, argv) < 0)
+		return 2;
+	default_dir();
+	if (!emu_opts.foreground && daemon(1, 1) < 0) {
+		emu_log("daemon: %s", strerror(errno));
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+
+	r = prepare_dir();
+	if (r < 0) {
+		if (r != -EEXIST && r != -EPERM)
+			emu_log("runtime directory %s: %s", emu_opts.dir,
+				strerror(-r));
+		return 1;
+	}
+	r = loop_init();
+	if (r < 0) {
+		emu_log("io_uring: %s", strerror(-r));
+		goto out_dir;
+	}
+	r = loop_add_fd(sig_fd, POLLIN, signal_ready, NULL);
+	if (r < 0)
+		goto out_loop;
+	r = transport_start(emu_opts.transport);
+	if (r < 0)
+		goto out_loop;
+	r = vfs_init();
+	if (r < 0) {
+		emu_log("mount table: %s", strerror(-r));
+		goto out_transport;
+	}
+	snprintf(path, sizeof(path), "%s/%s", emu_opts.dir, FUSEDEV_PORT_NAME);
+	r = port_start(path);
+	if (r < 0) {
+		emu_log("client port %s: %s", path, strerror(-r));
+		goto out_transport;
+	}
+	emu_dbg("serving %s in %s", emu_device_path, emu_opts.dir);
+	if (emu_opts.ready_fd >= 0) {
+		if (write(emu_opts.ready_fd, "ready\n", 6) != 6)
+			emu_dbg("ready fd: %s", strerror(errno));
+		close(emu_opts.ready_fd);
+	}
+	r = loop_run();
+	status = r < 0 ? 1 : 0;
+	vfs_shutdown();
+	port_stop();
+out_transport:
+	transport_stop();
+out_loop:
+	loop_exit();
+out_dir:
+	cleanup_dir();
+	return r < 0 ? 1 : status;
+}

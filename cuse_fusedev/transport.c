@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Transports: how the emulated device is registered with the real kernel.
+ *
+ *   cuse      a character device made through libfuse3's CUSE lowlevel
+ *             API (/dev/cuse); /dev/<name>.
+ *   fusefile  for kernels without CUSE: one regular file, "fuse", at the
+ *             root of a private FUSE mount in the runtime directory,
+ *             opened direct_io and non-seekable.
+ *
+ * Both hand the same device operations (devops.c) to libfuse; only the
+ * registration differs.  The session's fd is watched by the event loop,
+ * and each readable event processes one message from the kernel.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FUSE_USE_VERSION 35
+#include <cuse_lowlevel.h>
+
+#include "emu.h"
+
+#define DEVFILE_INO 2
+
+static struct fuse_session *session;
+static struct fuse_buf session_buf;
+static char fusefile_mnt[FUSEDEV_PATH_MAX];
+static bool mounted;
+
+char emu_device_path[256];
+int emu_transport;
+
+/*
+ * Multishot poll reports readiness edges, so drain the session to EAGAIN
+ * (the fd is non-blocking); a long burst yields to fibers and deferred
+ * work every SESSION_BATCH messages and comes back.
+ */
+#define SESSION_BATCH 64
+
+static void session_drain(void *data)
+{
+	int i, r;
+
+	for (i = 0; i < SESSION_BATCH; i++) {
+		if (fuse_session_exited(session)) {
+			loop_stop();
+			return;
+		}
+		r = fuse_session_receive_buf(session, &session_buf);
+		if (r == -EAGAIN)
+			return;
+		if (r == -EINTR || r == -ENOENT)
+			continue;
+		if (r <= 0) {
+			if (r < 0)
+				emu_log("device transport: %s", strerror(-r));
+			else
+				emu_log("device transport: the kernel ended "
+					"the session");
+			loop_stop();
+			return;
+		}
+		fuse_session_process_buf(session, &session_buf);
+	}
+	loop_defer(session_drain, NULL);
+}
+
+static void session_ready(void *data, int revents)
+{
+	session_drain(NULL);
+}
+
+/* ---- fusefile ------------------------------------------------------- */
+
+static void ff_attr(fuse_ino_t ino, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	if (ino == FUSE_ROOT_ID) {
+		st->st_mode = S_IFDIR | 0755;
+		st->st_nlink = 2;
+	} else {
+		st->st_mode = S_IFREG | (emu_opts.devmode & 07777);
+		st->st_nlink = 1;
+	}
+}
+
+static void ff_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fuse_entry_param e;
+
+	if (parent != FUSE_ROOT_ID || strcmp(name, FUSEDEV_FUSEFILE_NAME)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	memset(&e, 0, sizeof(e));
+	e.ino = DEVFILE_INO;
+	e.attr_timeout = 3600;
+	e.entry_timeout = 3600;
+	ff_attr(DEVFILE_INO, &e.attr);
+	fuse_reply_entry(req, &e);
+}
+
+static void ff_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct stat st;
+
+	ff_attr(ino, &st);
+	fuse_reply_attr(req, &st, 3600);
+}
+
+static void ff_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+		       off_t off, struct fuse_file_info *fi)
+{
+	static const char *const names[] = { ".", "..",
+					     FUSEDEV_FUSEFILE_NAME };
+	char buf[512];
+	size_t len = 0;
+	struct stat st;
+
+	for (; off < 3; off++) {
+		size_t n;
+
+		ff_attr(off == 2 ? DEVFILE_INO : FUSE_ROOT_ID, &st);
+		n = fuse_add_direntry(req, buf + len, sizeof(buf) - len,
+				      names[off], &st, off + 1);
+		if (n > sizeof(buf) - len || len + n > size)
+			break;
+		len += n;
+	}
+	fuse_reply_buf(req, buf, len);
+}
+
+static void ff_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	if (ino != DEVFILE_INO) {
+		fuse_reply_err(req, EISDIR);
+		return;
+	}
+	devop_open(req, fi);
+}
+
+static void ff_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	devop_read(req, size, fi);
+}
+
+static void ff_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	devop_write(req, buf, size, fi);
+}
+
+static void ff_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	devop_flush(req, fi);
+}
+
+static void ff_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	devop_release(req, fi);
+}
+
+static void ff_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi)
+{
+	devop_fsync(req, datasync, fi);
+}
+
+static void ff_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		    struct fuse_pollhandle *ph)
+{
+	devop_poll(req, fi, ph);
+}
+
+static void ff_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd,
+		     void *arg, struct fuse_file_info *fi, unsigned int flags,
+		     const void *in_buf, size_t in_bufsz, size_t out_bufsz)
+{
+	devop_ioctl(req, cmd, arg, fi, flags, in_buf, in_bufsz, out_bufsz);
+}
+
+static void ff_init(void *userdata, struct fuse_conn_info *conn)
+{
+	/* Plain reads and writes only: every device message is one
+	 * request, and we never want the kernel's page cache in between. */
+	conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE |
+			FUSE_CAP_SPLICE_MOVE | FUSE_CAP_WRITEBACK_CACHE);
+}
+
+static const struct fuse_lowlevel_ops fusefile_ops = {
+	.init = ff_init,
+	.lookup = ff_lookup,
+	.getattr = ff_getattr,
+	.readdir = ff_readdir,
+	.open = ff_open,
+	.read = ff_read,
+	.write = ff_write,
+	.flush = ff_flush,
+	.release = ff_release,
+	.fsync = ff_fsync,
+	.poll = ff_poll,
+	.ioctl = ff_ioctl,
+};
+
+static int fusefile_start(void)
+{
+	char *argv[] = { "cuse_fusedev", "-o", "fsname=fusedev,subtype=fusedev",
+			 NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
+
+	if (access("/dev/fuse", R_OK | W_OK) < 0)
+		return -errno;
+	snprintf(fusefile_mnt, sizeof(fusefile_mnt), "%s/%s", emu_opts.dir,
+		 FUSEDEV_FUSEFILE_MNT);
+	if (mkdir(fusefile_mnt, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	session = fuse_session_new(&args, &fusefile_ops, sizeof(fusefile_ops),
+				   NULL);
+	if (!session)
+		return -EIO;
+	if (fuse_session_mount(session, fusefile_mnt) != 0) {
+		fuse_session_destroy(session);
+		session = NULL;
+		return -EPERM;
+	}
+	mounted = true;
+	if (strlen(fusefile_mnt) + 1 + strlen(FUSEDEV_FUSEFILE_NAME) >=
+	    sizeof(emu_device_path))
+		return -ENAMETOOLONG;
+	strcpy(emu_device_path, fusefile_mnt);
+	strcat(emu_device_path, "/" FUSEDEV_FUSEFILE_NAME);
+	emu_transport = FUSEDEV_TRANSPORT_FUSEFILE;
+	return 0;
+}
+
+/* ---- cuse ----------------------------------------------------------- */
+
+static void cuse_ioctl(fuse_req_t req, int cmd, void *arg,
+		       struct fuse_file_info *fi, unsigned int flags,
+		       const void *in_buf, size_t in_bufsz, size_t out_bufsz)
+{
+	devop_ioctl(req, (unsigned int)cmd, arg, fi, flags, in_buf, in_bufsz,
+		    out_bufsz);
+}
+
+static void cuse_read(fuse_req_t req, size_t size, off_t off,
+		      struct fuse_file_info *fi)
+{
+	/* CUSE passes no file position: the offset is meaningless. */
+	devop_read(req, size, fi);
+}
+
+static void cuse_write(fuse_req_t req, const char *buf, size_t size,
+		       off_t off, struct fuse_file_info *fi)
+{
+	devop_write(req, buf, size, fi);
+}
+
+static void cuse_init_done(void *userdata)
+{
+	/* devtmpfs made the node as root:root 0600; apply what we were
+	 * told.  The node may lag the reply briefly. */
+	uint64_t deadline = loop_now_ns() + 2000000000ull;
+
+	while (chmod(emu_device_path, emu_opts.devmode & 07777) < 0 &&
+	       errno == ENOENT && loop_now_ns() < deadline)
+		usleep(10000);
+	if (chown(emu_device_path, getuid(), getgid()) < 0)
+		emu_dbg("chown %s: %s", emu_device_path, strerror(errno));
+}
+
+static const struct cuse_lowlevel_ops cuse_ops = {
+	.init_done = cuse_init_done,
+	.open = devop_open,
+	.read = cuse_read,
+	.write = cuse_write,
+	.flush = devop_flush,
+	.release = devop_release,
+	.fsync = devop_fsync,
+	.poll = devop_poll,
+	.ioctl = cuse_ioctl,
+};
+
+static int cuse_start(void)
+{
+	char devname[sizeof(emu_device_path)];
+	const char *dev_info[] = { devname };
+	char *argv[] = { "cuse_fusedev", "-f", "-s", NULL };
+	struct cuse_info ci;
+	int mt;
+
+	if (access("/dev/cuse", R_OK | W_OK) < 0)
+		return -errno;
+	snprintf(devname, sizeof(devname), "DEVNAME=%s", emu_opts.devname);
+	snprintf(emu_device_path, sizeof(emu_device_path), "/dev/%s",
+		 emu_opts.devname);
+	memset(&ci, 0, sizeof(ci));
+	ci.dev_info_argc = 1;
+	ci.dev_info_argv = dev_info;
+	ci.flags = CUSE_UNRESTRICTED_IOCTL;
+	session = cuse_lowlevel_setup(3, argv, &ci, &cuse_ops, &mt, NULL);
+	if (!session)
+		return -EIO;
+	emu_transport = FUSEDEV_TRANSPORT_CUSE;
+	return 0;
+}
+
+int transport_start(const char *which)
+{
+	bool any = !strcmp(which, "auto");
+	int r = -EINVAL, fd;
+
+	if (any || !strcmp(which, "cuse")) {
+		r = cuse_start();
+		if (r < 0 && !any) {
+			emu_log("cuse transport: /dev/cuse: %s%s", strerror(-r),
+				r == -ENOENT ? " (load the cuse module, "
+				"or use --transport=fusefile)" : "");
+			return r;
+		}
+	}
+	if (r < 0 && (any || !strcmp(which, "fusefile"))) {
+		r = fusefile_start();
+		if (r < 0) {
+			emu_log("fusefile transport: cannot mount on %s: %s",
+				fusefile_mnt, strerror(-r));
+			if (any)
+				emu_log("no usable transport: /dev/cuse is "
+					"missing and /dev/fuse cannot be "
+					"mounted");
+			return r;
+		}
+	}
+	if (r < 0) {
+		emu_log("unknown transport '%s' (auto, cuse, fusefile)", which);
+		return r;
+	}
+	fd = fuse_session_fd(session);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	r = loop_add_fd(fd, POLLIN, session_ready, NULL);
+	if (r < 0)
+		return r;
+	emu_dbg("transport %s: device %s",
+		emu_transport == FUSEDEV_TRANSPORT_CUSE ? "cuse" : "fusefile",
+		emu_device_path);
+	return 0;
+}
+
+void transport_stop(void)
+{
+	if (!session)
+		return;
+	loop_del_fd(fuse_session_fd(session));
+	if (emu_transport == FUSEDEV_TRANSPORT_CUSE) {
+		cuse_lowlevel_teardown(session);
+	} else {
+		if (mounted)
+			fuse_session_unmount(session);
+		fuse_session_destroy(session);
+		rmdir(fusefile_mnt);
+	}
+	session = NULL;
+	free(session_buf.mem);
+	session_buf.mem = NULL;
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The VFS's own interfaces between vfs.c, file.c and ops.c. */
+#ifndef CUSE_FUSEDEV_VFS_I_H
+#define CUSE_FUSEDEV_VFS_I_H
+
+#include <limits.h>
+
+#include "emu.h"
+
+#define WALK_FOLLOW	(1u << 0)	/* follow a final symlink */
+#define WALK_PARENT	(1u << 1)	/* stop at the last component */
+
+struct walk {
+	struct vmount *m;
+	struct vinode *dir;		/* WALK_PARENT: the last's directory */
+	struct vinode *inode;		/* the result, or NULL */
+	char last[NAME_MAX + 1];
+	size_t lastlen;
+	bool trailing_slash;
+	char *buf;			/* path after symlinks and ".." */
+	char ext[FUSEDEV_PATH_MAX];	/* FDP_EXTERNAL */
+};
+
+uint64_t vfs_expiry(uint64_t sec, uint32_t nsec);
+int vfs_walk(const struct emu_cred *cred, const char *path,
+	     unsigned int flags, struct walk *w);
+void vfs_walk_done(struct walk *w);
+struct vmount *vfs_find_mount(const char *path, size_t *prefix);
+
+struct vinode *vinode_find(struct vmount *m, uint64_t nodeid);
+void vinode_get(struct vinode *in);
+void vinode_put(struct vinode *in);
+struct vdentry *dentry_find(struct vmount *m, struct vinode *dir,
+			    const char *name, size_t len);
+void dentry_drop(struct vmount *m, struct vinode *dir, const char *name,
+		 size_t len);
+void dentry_set(struct vmount *m, struct vinode *dir, const char *name,
+		size_t len, struct vinode *inode, uint64_t expire);
+
+void vfs_req_init(struct fdk_req *req, uint32_t opcode, uint64_t nodeid);
+void vfs_in(struct fdk_req *req, const void *p, size_t size);
+void vfs_out(struct fdk_req *req, void *p, size_t size);
+
+int vfs_allowed(struct vmount *m, const struct emu_cred *cred);
+int vfs_mode_permission(const struct emu_cred *cred,
+			const struct fuse_attr *a, int mask);
+int vfs_permission(const struct emu_cred *cred, struct vinode *in, int mask);
+int vfs_getattr(const struct emu_cred *cred, struct vinode *in,
+		struct vfile *f);
+int vfs_fresh_attr(const struct emu_cred *cred, struct vinode *in,
+		   struct vfile *f);
+int vfs_setattr(const struct emu_cred *cred, struct vinode *in,
+		struct vfile *f, struct fuse_setattr_in *arg);
+void vfs_stat_out(struct vinode *in, struct fdp_stat_out *out);
+int vfs_lookup(const struct emu_cred *cred, struct vinode *dir,
+	       const char *name, size_t len, struct vinode **out);
+int vfs_new_entry(struct vinode *dir, const char *name, size_t len,
+		  struct fuse_entry_out *e, struct vinode **out);
+int vfs_readlink(const struct emu_cred *cred, struct vinode *in, char *buf,
+		 size_t size);
+
+int vfs_notify_retrieve(struct vmount *m,
+			const struct fuse_notify_retrieve_out *o);
+void vfs_mount_maybe_free(struct vmount *m);
+void vfs_mount_file_gone(struct vmount *m);
+
+/* file.c */
+int vfile_open(const struct emu_cred *cred, struct vinode *in, int flags,
+	       const char *path, void *owner, struct vfile **out);
+int vfile_create(const struct emu_cred *cred, struct vinode *dir,
+		 const char *name, size_t len, int flags, mode_t mode,
+		 const char *path, void *owner, struct vfile **out);
+
+#endif /* CUSE_FUSEDEV_VFS_I_H */

@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * libmountshim: the client port ($FUSEDEV_DIR/port, SOCK_SEQPACKET).
+ *
+ * One connection per thread, made on first use, so a call is "send one
+ * message, receive one message" with no demultiplexing and no lock.  A
+ * call made while the thread's connection is busy (a signal handler
+ * interrupting a call) or from a vfork child (which shares our memory)
+ * uses a connection of its own for that call only.  A fork child closes
+ * the inherited sockets and reconnects: the emulator takes the caller's
+ * credentials from the connection.
+ *
+ * A receive interrupted by a signal sends FDP_OP_INTERRUPT for the call
+ * (the emulator turns it into FUSE_INTERRUPT) and keeps waiting.  A
+ * vanished emulator is ENOTCONN.
+ */
+#include "shim.h"
+
+#include <sys/resource.h>
+#include <sys/un.h>
+
+struct shim_conn {
+	int fd;
+	bool busy;
+	bool own;			/* registered as the thread's */
+	uint64_t next_id;
+};
+
+static __thread struct shim_conn tls_conn = { .fd = -1 };
+static pthread_key_t conn_key;
+/* The process the TLS connections belong to; a vfork child differs. */
+static pid_t shim_pid;
+
+void shim_internal_close_all(void);
+
+/* ---- connections -------------------------------------------------------- */
+
+/* Keep the socket out of the low fd numbers programs count on. */
+static int move_high(int fd)
+{
+	struct rlimit rl;
+	rlim_t base;
+	int hi;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < 64)
+		return fd;
+	base = rl.rlim_cur > 4096 ? rl.rlim_cur - 1024 : rl.rlim_cur * 3 / 4;
+	hi = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, (int)base);
+	if (hi < 0)
+		return fd;
+	REAL(close)(fd);
+	return hi;
+}
+
+static int conn_error(int e)
+{
+	switch (e) {
+	case ECONNRESET:
+	case ECONNREFUSED:
+	case EPIPE:
+	case ENOTCONN:
+	case ENOENT:
+		return -ENOTCONN;
+	}
+	return -e;
+}
+
+static int hello(int fd)
+{
+	struct fdp_hdr h = { .len = sizeof(h) + sizeof(struct fdp_hello),
+			     .op = FDP_OP_HELLO };
+	struct fdp_hello in = { .version = FDP_PROTO_VERSION }, out = { 0 };
+	struct iovec iov[2] = { { &h, sizeof(h) }, { &in, sizeof(in) } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	ssize_t n;
+
+	do
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return conn_error(errno);
+	iov[1].iov_base = &out;
+	iov[1].iov_len = sizeof(out);
+	do
+		n = recvmsg(fd, &mh, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return conn_error(errno);
+	if ((size_t)n < sizeof(h))
+		return -ENOTCONN;
+	if (h.error == 0 && out.version != FDP_PROTO_VERSION) {
+		SHIM_DBG(~0u, "emulator speaks port version %u, we %u",
+			 out.version, FDP_PROTO_VERSION);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static int port_connect(bool own)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, r;
+
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memcpy(sa.sun_path, shim.port, sizeof(shim.port));
+	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (errno == EINTR)
+			continue;
+		r = conn_error(errno);
+		REAL(close)(fd);
+		SHIM_DBG(SHIM_DBG_PORT, "connect %s: %s", shim.port,
+			 strerror(-r));
+		return r;
+	}
+	if (own)
+		fd = move_high(fd);
+	r = hello(fd);
+	if (r < 0) {
+		REAL(close)(fd);
+		return r;
+	}
+	if (own)
+		shim_internal_add(fd);
+	SHIM_DBG(SHIM_DBG_PORT, "connected fd %d%s", fd, own ? "" : " (once)");
+	return fd;
+}
+
+static void conn_close(struct shim_conn *c)
+{
+	if (c->fd < 0)
+		return;
+	if (c->own)
+		shim_internal_del(c->fd);
+	REAL(close)(c->fd);
+	c->fd = -1;
+}
+
+static void conn_destroy(void *p)
+{
+	struct shim_conn *c = p;
+
+	if (c && c->own && getpid() == shim_pid)
+		conn_close(c);
+}
+
+static struct shim_conn *conn_get(struct shim_conn *tmp, int *err)
+{
+	struct shim_conn *c = &tls_conn;
+	int fd;
+
+	if (c->busy || getpid() != shim_pid) {
+		fd = port_connect(false);
+		if (fd < 0) {
+			*err = fd;
+			return NULL;
+		}
+		tmp->fd = fd;
+		tmp->own = false;
+		tmp->busy = true;
+		return tmp;
+	}
+	if (c->fd < 0) {
+		fd = port_connect(true);
+		if (fd < 0) {
+			*err = fd;
+			return NULL;
+		}
+		c->fd = fd;
+		c->own = true;
+		pthread_setspecific(conn_key, c);
+	}
+	c->busy = true;
+	return c;
+}
+
+static void conn_put(struct shim_conn *c)
+{
+	if (!c->own)
+		conn_close(c);
+	c->busy = false;
+}
+
+void shim_port_init(void)
+{
+	shim_pid = getpid();
+	pthread_key_create(&conn_key, conn_destroy);
+}
+
+void shim_port_atfork(void)
+{
+	shim_internal_close_all();
+	tls_conn.fd = -1;
+	tls_conn.busy = false;
+	tls_conn.own = false;
+	shim_pid = getpid();
+}
+
+/* ---- one call ----------------------------------------------------------- */
+
+static void send_interrupt(struct shim_conn *c, uint64_t id)
+{
+	struct fdp_hdr h = { .len = sizeof(h) + sizeof(struct fdp_interrupt),
+			     .op = FDP_OP_INTERRUPT, .id = ++c->next_id };
+	struct fdp_interrupt in = { .id = id };
+	struct iovec iov[2] = { { &h, sizeof(h) }, { &in, sizeof(in) } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+
+	if (sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		SHIM_DBG(SHIM_DBG_PORT, "interrupt %llu: %s",
+			 (unsigned long long)id, strerror(errno));
+}
+
+int shim_port_call(struct shim_call *call)
+{
+	struct shim_conn tmp = { .fd = -1 }, *c;
+	struct fdp_hdr h = { 0 }, rh;
+	struct iovec iov[1 + ARRAY_SIZE(call->in)];
+	struct iovec riov[1 + ARRAY_SIZE(call->out)];
+	struct msghdr mh;
+	bool interrupted = false;
+	size_t len = sizeof(h);
+	int e = errno, i, r;
+	ssize_t n;
+
+	c = shim_active() ? conn_get(&tmp, &r) : (r = -ENOTCONN, NULL);
+	if (!c) {
+		errno = e;
+		return r;
+	}
+	iov[0].iov_base = &h;
+	iov[0].iov_len = sizeof(h);
+	for (i = 0; i < call->nin; i++) {
+		iov[1 + i] = call->in[i];
+		len += call->in[i].iov_len;
+	}
+	if (len > FDP_MSG_MAX) {
+		r = -EINVAL;
+		goto out;
+	}
+	h.len = len;
+	h.op = call->op;
+	h.id = ++c->next_id;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = 1 + call->nin;
+	do
+		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		r = conn_error(errno);
+		conn_close(c);
+		goto out;
+	}
+
+	for (;;) {
+		riov[0].iov_base = &rh;
+		riov[0].iov_len = sizeof(rh);
+		for (i = 0; i < call->nout; i++)
+			riov[1 + i] = call->out[i];
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = riov;
+		mh.msg_iovlen = 1 + call->nout;
+		n = recvmsg(c->fd, &mh, 0);
+		if (n < 0 && errno == EINTR) {
+			if (!interrupted)
+				send_interrupt(c, h.id);
+			interrupted = true;
+			continue;
+		}
+		if (n <= 0) {
+			r = n < 0 ? conn_error(errno) : -ENOTCONN;
+			conn_close(c);
+			goto out;
+		}
+		if ((size_t)n < sizeof(rh)) {
+			r = -EIO;
+			goto out;
+		}
+		if (rh.id != h.id)
+			continue;		/* not ours: an old reply */
+		break;
+	}
+	call->outlen = n - sizeof(rh);
+	r = rh.error;
+	if (r > 0 && r != FDP_EXTERNAL)
+		r = -EIO;
+	else if (r < -4095)
+		r = -EIO;
+	else if ((mh.msg_flags & MSG_TRUNC) && !call->trunc_ok && r == 0)
+		r = -EIO;
+	SHIM_DBG(SHIM_DBG_PORT, "op %u id %llu -> %d (%zu bytes)", call->op,
+		 (unsigned long long)h.id, r, call->outlen);
+out:
+	conn_put(c);
+	errno = e;
+	return r;
+}
+
+/* ---- typed helpers ------------------------------------------------------ */
+
+long shim_op_path(struct shim_route *rt, uint32_t op, const char *path2,
+		  uint32_t flags, uint32_t mode, uint64_t arg,
+		  const void *extra, size_t extralen, void *out, size_t outsz,
+		  size_t *outlen)
+{
+	struct fdp_path_in in = {
+		.flags = flags, .mode = mode, .arg = arg,
+		.path_len = strlen(rt->abs),
+	};
+	struct shim_call c = { .op = op };
+	size_t n, k;
+	long r;
+
+	if (path2 && !*path2)
+		path2 = NULL;
+	if (path2)
+		in.path2_len = strlen(path2);
+	c.in[c.nin++] = (struct iovec){ &in, sizeof(in) };
+	c.in[c.nin++] = (struct iovec){ rt->abs, in.path_len + 1 };
+	if (path2)
+		c.in[c.nin++] = (struct iovec){ (void *)path2,
+						in.path2_len + 1 };
+	if (extralen)
+		c.in[c.nin++] = (struct iovec){ (void *)extra, extralen };
+	if (out && outsz)
+		c.out[c.nout++] = (struct iovec){ out, outsz };
+	else
+		outsz = 0;
+	/* FDP_EXTERNAL's path lands here (after what fits in @out). */
+	c.out[c.nout++] = (struct iovec){ rt->ext, sizeof(rt->ext) };
+	r = shim_port_call(&c);
+	n = c.outlen;
+	if (r == FDP_EXTERNAL) {
+		k = n < outsz ? n : outsz;
+		if (n == 0 || n - k >= sizeof(rt->ext) || n > sizeof(rt->ext))
+			return -EIO;
+		if (k) {
+			memmove(rt->ext + k, rt->ext, n - k);
+			memcpy(rt->ext, out, k);
+		}
+		rt->ext[n < sizeof(rt->ext) ? n : sizeof(rt->ext) - 1] = '\0';
+		return SHIM_EXTERNAL;
+	}
+	if (r < 0)
+		return r;
+	if (n > outsz)
+		return -EIO;
+	if (outlen)
+		*outlen = n;
+	return 0;
+}
+
+long shim_op_file(uint32_t op, uint64_t open_key, int64_t offset,
+		  uint64_t size, uint32_t flags, uint32_t whence,
+		  const void *data, size_t datalen, void *out, size_t outsz,
+		  size_t *outlen)
+{
+	struct fdp_file_in in = {
+		.open_key = open_key, .offset = offset, .size = size,
+		.flags = flags, .whence = whence,
+	};
+	struct shim_call c = { .op = op };
+	long r;
+
+	c.in[c.nin++] = (struct iovec){ &in, sizeof(in) };
+	if (datalen)
+		c.in[c.nin++] = (struct iovec){ (void *)data, datalen };
+	if (out && outsz)
+		c.out[c.nout++] = (struct iovec){ out, outsz };
+	r = shim_port_call(&c);
+	if (r == FDP_EXTERNAL)
+		r = -EIO;
+	if (r < 0)
+		return r;
+	if (outlen)
+		*outlen = c.outlen;
+	return 0;
+}
+
+int shim_op_fpath(uint64_t open_key, char *buf)
+{
+	size_t n = 0;
+	long r;
+
+	r = shim_op_file(FDP_OP_FPATH, open_key, 0, 0, 0, 0, NULL, 0, buf,
+			 FUSEDEV_PATH_MAX - 1, &n);
+	if (r < 0)
+		return r;
+	buf[n] = '\0';
+	return 0;
+}
