@@ -208,7 +208,8 @@ int main(int argc, char *argv[])
 	if (fuse_session_mount(se, opts.mountpoint) != 0)
 		goto out_signals;
 	fuse_daemonize(opts.foreground);
-	ret = fuse_session_loop(se) != 0;
+	/* > 0: stopped by that signal, a normal end. */
+	ret = fuse_session_loop(se) < 0;
 	fuse_session_unmount(se);
 out_signals:
 	fuse_remove_signal_handlers(se);

@@ -20,18 +20,16 @@
  *	gcc -Wall memfs_ll.c $(pkg-config fuse3 --cflags --libs) -o memfs_ll
  *
  * Run under emulation (no kernel mount; only processes started under the
- * same `fusedev run` see the filesystem):
+ * same `fusedev run` see the filesystem).  The filesystem starts empty, so
+ * wait until the mountpoint's st_dev differs from its parent's:
  *
  *	mkdir -p /tmp/mnt
  *	build/cuse_fusedev/fusedev run -- sh -c '
  *	  build/examples/memfs_ll -f /tmp/mnt & d=$!
- *	  timeout 10 sh -c "until [ -w /tmp/mnt/. ]; do sleep .1; done"
+ *	  i=0; until [ $(stat -c %d /tmp/mnt) != $(stat -c %d /tmp) ]; do
+ *	    i=$((i + 1)); [ $i -lt 100 ] || exit 1; sleep .1; done
  *	  cd /tmp/mnt && echo hi > a && mkdir d && mv a d/b && cat d/b
  *	  cd / && kill $d; wait $d'
- *
- * ([ -w /tmp/mnt/. ] is true on the real, root-owned directory too when
- * run as root; a marker file created by another process is the reliable
- * test, see examples/demo.sh.)
  *
  * Mount with kernel FUSE instead:
  *
@@ -1546,8 +1544,11 @@ int main(int argc, char *argv[])
 	if (fuse_session_mount(se, opts.mountpoint) != 0)
 		goto out_signals;
 	fuse_daemonize(opts.foreground);
-	/* Single-threaded by design: no locks anywhere in this file. */
-	ret = fuse_session_loop(se) != 0;
+	/*
+	 * Single-threaded by design: no locks anywhere in this file.
+	 * > 0: stopped by that signal, a normal end.
+	 */
+	ret = fuse_session_loop(se) < 0;
 	fuse_session_unmount(se);
 out_signals:
 	fuse_remove_signal_handlers(se);

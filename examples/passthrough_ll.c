@@ -34,7 +34,8 @@
  *	build/cuse_fusedev/fusedev run -- sh -c '
  *	  build/examples/passthrough_ll -f -o source=/usr /tmp/mnt & d=$!
  *	  timeout 10 sh -c "until [ -e /tmp/mnt/bin ]; do sleep .1; done"
- *	  ls -l /tmp/mnt/bin | head; cat /tmp/mnt/share/dict/words | wc -l
+ *	  ls /tmp/mnt/bin | head -3
+ *	  head -3 /tmp/mnt/share/common-licenses/GPL-2
  *	  kill $d; wait $d'
  *
  * Mount with kernel FUSE instead:
@@ -1001,14 +1002,15 @@ int main(int argc, char *argv[])
 	if (fuse_session_mount(se, opts.mountpoint) != 0)
 		goto out_signals;
 	fuse_daemonize(opts.foreground);
+	/* > 0: stopped by that signal, a normal end. */
 	if (opts.singlethread) {
-		ret = fuse_session_loop(se) != 0;
+		ret = fuse_session_loop(se) < 0;
 	} else {
 		config.clone_fd = opts.clone_fd;
 		/* UINT_MAX: not given on the command line */
 		config.max_idle_threads = opts.max_idle_threads != UINT_MAX ?
 					  opts.max_idle_threads : 10;
-		ret = fuse_session_loop_mt(se, &config) != 0;
+		ret = fuse_session_loop_mt(se, &config) < 0;
 	}
 	fuse_session_unmount(se);
 out_signals:

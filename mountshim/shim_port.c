@@ -82,7 +82,7 @@ static int hello(int fd)
 	iov[1].iov_base = &out;
 	iov[1].iov_len = sizeof(out);
 	do
-		n = recvmsg(fd, &mh, 0);
+		n = REAL(recvmsg)(fd, &mh, 0);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return conn_error(errno);
@@ -262,7 +262,7 @@ int shim_port_call(struct shim_call *call)
 		memset(&mh, 0, sizeof(mh));
 		mh.msg_iov = riov;
 		mh.msg_iovlen = 1 + call->nout;
-		n = recvmsg(c->fd, &mh, 0);
+		n = REAL(recvmsg)(c->fd, &mh, 0);
 		if (n < 0 && errno == EINTR) {
 			if (!interrupted)
 				send_interrupt(c, h.id);

@@ -51,6 +51,8 @@ struct dt_big_ioctl_arg {
 	char data[12000];
 };
 #define DT_BIG_IOCTL	_IOW(0xde, 0x01, struct dt_big_ioctl_arg)
+/* A device ioctl the kernel does not know. */
+#define DT_UNKNOWN_IOCTL _IOR(FUSE_DEV_IOC_MAGIC, 99, uint32_t)
 
 /* ---- harness ------------------------------------------------------------ */
 
@@ -629,156 +631,6 @@ static void dt_start(struct dt *dt, uint32_t minor, uint32_t max_write)
 
 /* ---- callers -------------------------------------------------------------- */
 
-static volatile sig_atomic_t caller_sigs;
-
-static void caller_on_sigusr1(int sig)
-{
-	(void)sig;
-	caller_sigs++;
-}
-
-static bool write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		p += n;
-		len -= n;
-	}
-	return true;
-}
-
-/*
- * Forks a caller that runs @fn(@path, @arg) and reports its result.
- * Returns once the caller is about to make its call (its device fds, unless
- * CALL_KEEP_FDS, are closed by then).
- */
-static void caller_start(struct dt *dt, struct caller *c, call_fn fn,
-			 const char *path, long arg, int flags)
-{
-	struct call_result r;
-	int p[2], i;
-	char ch;
-
-	CHECK(pipe2(p, O_CLOEXEC) == 0, "pipe: %s", strerror(errno));
-	c->pid = fork();
-	CHECK(c->pid >= 0, "fork: %s", strerror(errno));
-	if (c->pid == 0) {
-		close(p[0]);
-		if (!(flags & CALL_KEEP_FDS))
-			for (i = 0; i < DT_MAX_DEVFDS; i++)
-				if (dt->devfds[i] >= 0)
-					close(dt->devfds[i]);
-		if (flags & CALL_SIGUSR1) {
-			struct sigaction sa = {
-				.sa_handler = caller_on_sigusr1,
-			};
-
-			sigemptyset(&sa.sa_mask);
-			sigaction(SIGUSR1, &sa, NULL);
-		}
-		memset(&r, 0, sizeof(r));
-		if (!write_all(p[1], "s", 1))
-			_exit(2);
-		r.ret = fn(path, arg, &r);
-		r.sigs = caller_sigs;
-		_exit(write_all(p[1], &r, sizeof(r)) ? 0 : 2);
-	}
-	close(p[1]);
-	c->rfd = p[0];
-	CHECK(poll_fd(c->rfd, POLLIN, DT_WAIT_MS) & POLLIN,
-	      "caller %d did not start", (int)c->pid);
-	CHECK(read(c->rfd, &ch, 1) == 1 && ch == 's',
-	      "caller %d died before its call", (int)c->pid);
-}
-
-static bool caller_ready(struct caller *c)
-{
-	return poll_fd(c->rfd, POLLIN, 0) != 0;
-}
-
-static void caller_collect(struct caller *c, struct call_result *r)
-{
-	ssize_t n = read(c->rfd, r, sizeof(*r));
-	int st;
-
-	CHECK(n == sizeof(*r), "caller %d died without a result",
-	      (int)c->pid);
-	close(c->rfd);
-	c->rfd = -1;
-	waitpid(c->pid, &st, 0);
-}
-
-/* Waits for the caller's result; nothing is served meanwhile. */
-static struct call_result caller_wait(struct caller *c)
-{
-	struct call_result r;
-
-	CHECK(poll_fd(c->rfd, POLLIN, DT_WAIT_MS),
-	      "caller %d: no result within %d ms", (int)c->pid, DT_WAIT_MS);
-	caller_collect(c, &r);
-	return r;
-}
-
-/*
- * Waits for the caller's result while answering requests with dt_default;
- * the opcodes answered go to @ops (up to @maxops), their count to *@nops.
- */
-static struct call_result caller_wait_ops(struct dt *dt, struct caller *c,
-					  uint32_t *ops, int maxops, int *nops)
-{
-	int64_t deadline = now_ms() + DT_WAIT_MS;
-	struct pollfd pfd[2] = {
-		{ .fd = c->rfd, .events = POLLIN },
-		{ .fd = dt->fd, .events = POLLIN },
-	};
-	struct fuse_in_header *h;
-	struct call_result r;
-	int n;
-
-	if (nops)
-		*nops = 0;
-	for (;;) {
-		n = poll(pfd, 2, ms_left(deadline));
-		CHECK(n >= 0 || errno == EINTR, "poll: %s", strerror(errno));
-		CHECK(n != 0, "caller %d: no result within %d ms",
-		      (int)c->pid, DT_WAIT_MS);
-		if (n < 0)
-			continue;
-		if (pfd[0].revents)
-			break;
-		if (pfd[1].revents & POLLERR) {
-			pfd[1].fd = -1;		/* disconnected */
-			continue;
-		}
-		if (pfd[1].revents & POLLIN) {
-			h = dt_recv_fd(dt, dt->fd, 0);
-			if (nops && *nops < maxops)
-				ops[(*nops)++] = h->opcode;
-			dt_default(dt, dt->fd, h);
-		}
-	}
-	caller_collect(c, &r);
-	return r;
-}
-
-static struct call_result caller_wait_serving(struct dt *dt, struct caller *c)
-{
-	return caller_wait_ops(dt, c, NULL, 0, NULL);
-}
-
-static void caller_kill(struct caller *c, int sig)
-{
-	CHECK(kill(c->pid, sig) == 0, "kill %d: %s", (int)c->pid,
-	      strerror(errno));
-}
-
 /* The call a caller makes; each returns >= 0 or -errno. */
 
 static long call_stat(const char *path, long arg, struct call_result *r)
@@ -888,6 +740,218 @@ static long call_read_dev(const char *path, long arg, struct call_result *r)
 static long call_umount(const char *path, long arg, struct call_result *r)
 {
 	return umount2(path, MNT_DETACH) ? -errno : 0;
+}
+
+static const struct {
+	const char *name;
+	call_fn fn;
+} call_table[] = {
+	{ "stat", call_stat },
+	{ "stat_many", call_stat_many },
+	{ "stat_after_read", call_stat_after_read },
+	{ "unlink", call_unlink },
+	{ "setxattr", call_setxattr },
+	{ "readlink", call_readlink },
+	{ "big_ioctl", call_big_ioctl },
+	{ "poll_dev", call_poll_dev },
+	{ "read_dev", call_read_dev },
+	{ "umount", call_umount },
+};
+#define NCALLS	(sizeof(call_table) / sizeof(call_table[0]))
+
+static volatile sig_atomic_t caller_sigs;
+
+static void caller_on_sigusr1(int sig)
+{
+	(void)sig;
+	caller_sigs++;
+}
+
+static bool write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= n;
+	}
+	return true;
+}
+
+/* The caller's side: reports "s", makes the call, reports the result. */
+static _Noreturn void caller_run(int wfd, call_fn fn, const char *path,
+				 long arg, int flags)
+{
+	struct call_result r;
+
+	if (flags & CALL_SIGUSR1) {
+		struct sigaction sa = { .sa_handler = caller_on_sigusr1 };
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGUSR1, &sa, NULL);
+	}
+	memset(&r, 0, sizeof(r));
+	if (!write_all(wfd, "s", 1))
+		_exit(2);
+	r.ret = fn(path, arg, &r);
+	r.sigs = caller_sigs;
+	_exit(write_all(wfd, &r, sizeof(r)) ? 0 : 2);
+}
+
+/* This program's path, for callers that exec themselves. */
+static char self_exe[PATH_MAX];
+
+/*
+ * `devtest --caller CALL PATH ARG FLAGS FD`: a caller in a fresh program.
+ * Callers that receive signals run this way, so that a valgrind running
+ * devtest (which runs most system calls with signals blocked) does not
+ * keep the signal from the kernel's request_wait_answer().
+ */
+static int caller_main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc != 7)
+		return 2;
+	for (i = 0; i < NCALLS; i++)
+		if (!strcmp(call_table[i].name, argv[2]))
+			caller_run(atoi(argv[6]), call_table[i].fn, argv[3],
+				   atol(argv[4]), atoi(argv[5]));
+	return 2;
+}
+
+/*
+ * Forks a caller that runs @fn(@path, @arg) and reports its result.
+ * Returns once the caller is about to make its call (its device fds, unless
+ * CALL_KEEP_FDS, are closed by then).
+ */
+static void caller_start(struct dt *dt, struct caller *c, call_fn fn,
+			 const char *path, long arg, int flags)
+{
+	char sarg[32], sflags[16], sfd[16];
+	const char *name = NULL;
+	size_t k;
+	int p[2], i;
+	char ch;
+
+	for (k = 0; k < NCALLS; k++)
+		if (call_table[k].fn == fn)
+			name = call_table[k].name;
+	CHECK(name, "call not in call_table");
+	CHECK(pipe2(p, O_CLOEXEC) == 0, "pipe: %s", strerror(errno));
+	c->pid = fork();
+	CHECK(c->pid >= 0, "fork: %s", strerror(errno));
+	if (c->pid == 0) {
+		close(p[0]);
+		if (!(flags & CALL_KEEP_FDS))
+			for (i = 0; i < DT_MAX_DEVFDS; i++)
+				if (dt->devfds[i] >= 0)
+					close(dt->devfds[i]);
+		if ((flags & CALL_SIGUSR1) && self_exe[0]) {
+			snprintf(sarg, sizeof(sarg), "%ld", arg);
+			snprintf(sflags, sizeof(sflags), "%d", flags);
+			snprintf(sfd, sizeof(sfd), "%d", p[1]);
+			fcntl(p[1], F_SETFD, 0);
+			execl(self_exe, "devtest", "--caller", name,
+			      path ? path : "", sarg, sflags, sfd,
+			      (char *)NULL);
+			_exit(3);
+		}
+		caller_run(p[1], fn, path, arg, flags);
+	}
+	close(p[1]);
+	c->rfd = p[0];
+	CHECK(poll_fd(c->rfd, POLLIN, DT_WAIT_MS) & POLLIN,
+	      "caller %d did not start", (int)c->pid);
+	CHECK(read(c->rfd, &ch, 1) == 1 && ch == 's',
+	      "caller %d died before its call", (int)c->pid);
+}
+
+static bool caller_ready(struct caller *c)
+{
+	return poll_fd(c->rfd, POLLIN, 0) != 0;
+}
+
+static void caller_collect(struct caller *c, struct call_result *r)
+{
+	ssize_t n = read(c->rfd, r, sizeof(*r));
+	int st;
+
+	CHECK(n == sizeof(*r), "caller %d died without a result",
+	      (int)c->pid);
+	close(c->rfd);
+	c->rfd = -1;
+	waitpid(c->pid, &st, 0);
+}
+
+/* Waits for the caller's result; nothing is served meanwhile. */
+static struct call_result caller_wait(struct caller *c)
+{
+	struct call_result r;
+
+	CHECK(poll_fd(c->rfd, POLLIN, DT_WAIT_MS),
+	      "caller %d: no result within %d ms", (int)c->pid, DT_WAIT_MS);
+	caller_collect(c, &r);
+	return r;
+}
+
+/*
+ * Waits for the caller's result while answering requests with dt_default;
+ * the opcodes answered go to @ops (up to @maxops), their count to *@nops.
+ */
+static struct call_result caller_wait_ops(struct dt *dt, struct caller *c,
+					  uint32_t *ops, int maxops, int *nops)
+{
+	int64_t deadline = now_ms() + DT_WAIT_MS;
+	struct pollfd pfd[2] = {
+		{ .fd = c->rfd, .events = POLLIN },
+		{ .fd = dt->fd, .events = POLLIN },
+	};
+	struct fuse_in_header *h;
+	struct call_result r;
+	int n;
+
+	if (nops)
+		*nops = 0;
+	for (;;) {
+		n = poll(pfd, 2, ms_left(deadline));
+		CHECK(n >= 0 || errno == EINTR, "poll: %s", strerror(errno));
+		CHECK(n != 0, "caller %d: no result within %d ms",
+		      (int)c->pid, DT_WAIT_MS);
+		if (n < 0)
+			continue;
+		if (pfd[0].revents)
+			break;
+		if (pfd[1].revents & POLLERR) {
+			pfd[1].fd = -1;		/* disconnected */
+			continue;
+		}
+		if (pfd[1].revents & POLLIN) {
+			h = dt_recv_fd(dt, dt->fd, 0);
+			if (nops && *nops < maxops)
+				ops[(*nops)++] = h->opcode;
+			dt_default(dt, dt->fd, h);
+		}
+	}
+	caller_collect(c, &r);
+	return r;
+}
+
+static struct call_result caller_wait_serving(struct dt *dt, struct caller *c)
+{
+	return caller_wait_ops(dt, c, NULL, 0, NULL);
+}
+
+static void caller_kill(struct caller *c, int sig)
+{
+	CHECK(kill(c->pid, sig) == 0, "kill %d: %s", (int)c->pid,
+	      strerror(errno));
 }
 
 /*
@@ -2234,11 +2298,10 @@ static void t_processing_list_per_fd(struct dt *dt)
 	fd4 = dt_open_dev(dt, 0);
 	CHECK(ioctl(fd3, FUSE_DEV_IOC_CLONE, &fd4) < 0 && errno == EPERM,
 	      "clone from an unattached device fd: %s", strerror(errno));
-	CHECK(ioctl(dt->fd, _IO(FUSE_DEV_IOC_MAGIC, 99)) < 0 &&
-	      errno == ENOTTY, "unknown ioctl: %s", strerror(errno));
-	CHECK(ioctl(fd3, _IO(FUSE_DEV_IOC_MAGIC, 99)) < 0 &&
-	      errno == ENOTTY, "unknown ioctl, unattached: %s",
-	      strerror(errno));
+	CHECK(ioctl(dt->fd, DT_UNKNOWN_IOCTL, &bad) < 0 && errno == ENOTTY,
+	      "unknown ioctl: %s", strerror(errno));
+	CHECK(ioctl(fd3, DT_UNKNOWN_IOCTL, &bad) < 0 && errno == ENOTTY,
+	      "unknown ioctl, unattached: %s", strerror(errno));
 	/* fd3 is still usable as a clone */
 	CHECK(ioctl(fd3, FUSE_DEV_IOC_CLONE, &fd2) == 0,
 	      "clone from a clone: %s", strerror(errno));
@@ -2507,6 +2570,8 @@ int main(int argc, char **argv)
 	const struct dt_test *sel[NTESTS];
 	int nsel = 0, failed = 0, skipped = 0, i, fd;
 
+	if (argc > 1 && !strcmp(argv[1], "--caller"))
+		return caller_main(argc, argv);
 	if (argc > 1 && !strcmp(argv[1], "-l")) {
 		for (i = 0; i < (int)NTESTS; i++)
 			printf("%s\n", tests[i].name);
@@ -2531,6 +2596,8 @@ int main(int argc, char **argv)
 		printf("1..0 # SKIP not root\n");
 		return 77;
 	}
+	if (readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1) < 0)
+		self_exe[0] = 0;
 	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		printf("1..0 # SKIP open /dev/fuse: %s\n", strerror(errno));
