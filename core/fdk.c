@@ -37,7 +37,7 @@ void fdk_conn_init(struct fdk_conn *fc, const struct fdk_conn_ops *ops,
 	list_init(&fc->bg_queue);
 	list_init(&fc->devs);
 	fc->forget_tail = &fc->forget_head;
-	fc->forget_batch = 16;
+	fc->forget_batch = 0;	/* Linux starts with requests: 8, then 16 */
 	fc->connected = true;
 	fc->max_write = FDK_PAGE_SIZE;
 	fc->max_read = UINT_MAX;
@@ -63,9 +63,9 @@ size_t fdk_min_read_size(const struct fdk_conn *fc)
 
 int fdk_conn_error(const struct fdk_conn *fc)
 {
+	/* fuse_get_req: ABORT_ERROR changes only what the daemon reads. */
 	if (!fc->connected)
-		return fc->aborted && (fc->flags & FUSE_ABORT_ERROR) ?
-			-ECONNABORTED : -ENOTCONN;
+		return -ENOTCONN;
 	if (fc->conn_error)
 		return -ECONNREFUSED;
 	return 0;
@@ -98,7 +98,8 @@ static void request_end(struct fdk_req *req)
 		req->dev->nprocessing--;
 		req->dev = NULL;
 	}
-	if (req->flags & FR_BACKGROUND) {
+	if (req->flags & FR_BGCOUNTED) {
+		req->flags &= ~FR_BGCOUNTED;
 		fc->num_background--;
 		/* flush_bg_queue: admit the next background request. */
 		while (!list_empty(&fc->bg_queue) &&
@@ -107,6 +108,7 @@ static void request_end(struct fdk_req *req)
 						struct fdk_req, list);
 
 			fc->num_background++;
+			next->flags |= FR_BGCOUNTED;
 			list_move_tail(&next->list, &fc->pending);
 			fdk_wake(fc);
 		}
@@ -135,6 +137,7 @@ static void queue_request(struct fdk_conn *fc, struct fdk_req *req)
 			return;
 		}
 		fc->num_background++;
+		req->flags |= FR_BGCOUNTED;
 	}
 	list_add_tail(&req->list, &fc->pending);
 	fdk_wake(fc);
@@ -164,8 +167,6 @@ void fdk_send(struct fdk_conn *fc, struct fdk_req *req)
 
 	err = fdk_conn_error(fc);
 	if (err && req->in_h.opcode != FUSE_INIT) {
-		if (req->flags & FR_BACKGROUND)
-			fc->num_background++;
 		req->out_h.error = err;
 		request_end(req);
 		return;
@@ -196,7 +197,7 @@ void fdk_interrupt(struct fdk_req *req, bool fatal)
 
 	if (req->flags & FR_FINISHED)
 		return;
-	if (!fc->no_interrupt) {
+	if (!fc->no_interrupt && !(req->flags & FR_INTERRUPTED)) {
 		req->flags |= FR_INTERRUPTED;
 		if (req->flags & FR_SENT)
 			queue_interrupt(req);
@@ -267,12 +268,12 @@ void fdk_abort_conn(struct fdk_conn *fc)
 		list_move_tail(fc->bg_queue.next, &to_end);
 	while (!list_empty(&fc->pending))
 		list_move_tail(fc->pending.next, &to_end);
-	while (!list_empty(&fc->blocked))
-		list_move_tail(fc->blocked.next, &to_end);
 	while (fc->forget_head)
 		free(dequeue_forget(fc));
 	fdk_wake(fc);
 	end_list(&to_end, -ECONNABORTED);
+	/* Callers still waiting for INIT never became requests. */
+	end_list(&fc->blocked, fdk_conn_error(fc));
 	if (!fc->initialized) {
 		fc->initialized = true;
 		if (fc->ops && fc->ops->initialized)
@@ -435,7 +436,8 @@ ssize_t fdk_dev_read(struct fdk_dev *dev, size_t size,
 		return -EINVAL;
 restart:
 	if (!fc->connected || !dev->connected)
-		return fc->aborted ? -ECONNABORTED : -ENODEV;
+		return fc->aborted && (fc->flags & FUSE_ABORT_ERROR) ?
+			-ECONNABORTED : -ENODEV;
 	if (!fdk_request_pending(fc))
 		return -EAGAIN;
 	if (!list_empty(&fc->interrupts))
@@ -621,8 +623,11 @@ ssize_t fdk_dev_write(struct fdk_dev *dev, const void *buf, size_t nbytes)
 			return -EINVAL;
 		if (oh.error == -ENOSYS)
 			fc->no_interrupt = true;
-		else if (oh.error == -EAGAIN)
+		else if (oh.error == -EAGAIN) {
+			if (!(req->flags & FR_INTERRUPTED))
+				return -EINVAL;
 			queue_interrupt(req);
+		}
 		return nbytes;
 	}
 
@@ -694,8 +699,6 @@ static void init_end(struct fdk_req *req)
 		list_del_init(&b->list);
 		b->flags &= ~FR_WAITING;
 		if (err) {
-			if (b->flags & FR_BACKGROUND)
-				fc->num_background++;
 			b->out_h.error = err;
 			request_end(b);
 		} else {

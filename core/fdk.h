@@ -50,6 +50,7 @@ enum {
 	FR_FINISHED	= 1 << 5,	/* ended */
 	FR_INTERRUPTED	= 1 << 6,	/* the caller was interrupted */
 	FR_WAITING	= 1 << 7,	/* waits for INIT (on fc->blocked) */
+	FR_BGCOUNTED	= 1 << 8,	/* counted in fc->num_background */
 };
 
 struct fdk_conn;

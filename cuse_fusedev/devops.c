@@ -474,6 +474,10 @@ void devop_ioctl(fuse_req_t req, unsigned int cmd, void *arg,
 			break;
 		memcpy(&key, in_buf, sizeof(key));
 		old = dev_find(key);
+		if (old && old->kind == FUSEDEV_KIND_UNATTACHED) {
+			fuse_reply_err(req, EPERM);	/* as Linux 6.x */
+			return;
+		}
 		if (dev->kind != FUSEDEV_KIND_UNATTACHED || !old ||
 		    old->kind != FUSEDEV_KIND_DAEMON) {
 			fuse_reply_err(req, EINVAL);

@@ -863,6 +863,7 @@ static int vfs_notify(struct fdk_conn *fc, int code, const void *arg,
 {
 	struct vmount *m = fc->priv;
 	struct vinode *dir, *in;
+	int r;
 
 	switch (code) {
 	case FUSE_NOTIFY_INVAL_INODE: {
@@ -878,7 +879,8 @@ static int vfs_notify(struct fdk_conn *fc, int code, const void *arg,
 		const struct fuse_notify_inval_entry_out *o = arg;
 
 		dir = vinode_find(m, o->parent);
-		if (!dir)
+		if (!dir || !dentry_find(m, dir, (const char *)(o + 1),
+					 o->namelen))
 			return -ENOENT;
 		dentry_drop(m, dir, (const char *)(o + 1), o->namelen);
 		dir->attr_expire = 0;
@@ -892,14 +894,18 @@ static int vfs_notify(struct fdk_conn *fc, int code, const void *arg,
 		if (!dir)
 			return -ENOENT;
 		d = dentry_find(m, dir, (const char *)(o + 1), o->namelen);
-		if (d && d->inode && d->inode->nodeid == o->child) {
+		if (!d)
+			return -ENOENT;
+		/* A child that does not match still loses its entry. */
+		r = d->inode && d->inode->nodeid == o->child ? 0 : -ENOENT;
+		if (!r) {
 			if (d->inode->attr.nlink)
 				d->inode->attr.nlink--;
 			d->inode->attr_expire = 0;
 		}
 		dentry_drop(m, dir, (const char *)(o + 1), o->namelen);
 		dir->attr_expire = 0;
-		return 0;
+		return r;
 	}
 	case FUSE_NOTIFY_STORE: {
 		const struct fuse_notify_store_out *o = arg;

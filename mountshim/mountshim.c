@@ -54,7 +54,8 @@ void *shim_resolve(void **slot, const char *name)
 
 void shim_dbg(unsigned int cat, const char *fmt, ...)
 {
-	const char *name = cat & SHIM_DBG_DAEMON ? "daemon" :
+	const char *name = cat == ~0u ? "shim" :
+			   cat & SHIM_DBG_DAEMON ? "daemon" :
 			   cat & SHIM_DBG_CLIENT ? "client" : "port";
 	char buf[1024];
 	int e = errno;
@@ -779,7 +780,6 @@ static void atfork_child(void)
 }
 
 /* Close every shim socket inherited by a fork child. */
-void shim_internal_close_all(void);
 void shim_internal_close_all(void)
 {
 	unsigned int w, b;

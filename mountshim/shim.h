@@ -182,6 +182,17 @@ void shim_dbg(unsigned int cat, const char *fmt, ...)
 			shim_dbg(cat, __VA_ARGS__);			\
 	} while (0)
 
+/*
+ * Hide a pointer from nonnull-based optimisation: glibc declares some
+ * wrapped arguments nonnull, but programs do pass NULL and expect EFAULT
+ * or EINVAL, not a crash inside the shim.
+ */
+static inline const void *shim_opaque(const void *p)
+{
+	__asm__("" : "+r"(p));
+	return p;
+}
+
 /* Marker for "the emulator says: redo this on the real file system". */
 #define SHIM_EXTERNAL	(-0x10000L)
 /* Symlink hops allowed through FDP_EXTERNAL redirections (MAXSYMLINKS). */
@@ -315,6 +326,10 @@ struct shim_call {
 int shim_port_call(struct shim_call *c);
 void shim_port_atfork(void);
 void shim_port_init(void);
+/* The program is putting its own fd at @fd, one of our sockets. */
+void shim_port_forget(int fd);
+/* A fork child: close every socket of the parent's threads. */
+void shim_internal_close_all(void);
 
 /*
  * By-path op: fdp_path_in + path + NUL [+ path2 + NUL] [+ extra].  The
@@ -338,6 +353,13 @@ int shim_op_fpath(uint64_t open_key, char *buf);
 
 /* Open rt->abs on the emulator and bind a device fd to it: the fd. */
 long shim_client_open(struct shim_route *rt, int flags, mode_t mode);
+/*
+ * Route @path and open it if emulated (following FDP_EXTERNAL): 0 when
+ * the real file system serves it (rt->dirfd, rt->path), else the fd + 1
+ * or -errno.  @flags < 0 is returned as the error for emulated paths.
+ */
+long shim_open_routed(struct shim_route *rt, int dirfd, const char *path,
+		      int flags, mode_t mode);
 /* FDP_OP_STAT of rt->abs into @out. */
 long shim_client_stat(struct shim_route *rt, int flags,
 		      struct fdp_stat_out *out);

@@ -31,11 +31,12 @@ static pthread_key_t conn_key;
 /* The process the TLS connections belong to; a vfork child differs. */
 static pid_t shim_pid;
 
-void shim_internal_close_all(void);
-
 /* ---- connections -------------------------------------------------------- */
 
-/* Keep the socket out of the low fd numbers programs count on. */
+/*
+ * Keep the socket out of the low fd numbers programs count on, but below
+ * 1024: a higher number would grow the kernel's fd table for nothing.
+ */
 static int move_high(int fd)
 {
 	struct rlimit rl;
@@ -44,7 +45,7 @@ static int move_high(int fd)
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < 64)
 		return fd;
-	base = rl.rlim_cur > 4096 ? rl.rlim_cur - 1024 : rl.rlim_cur * 3 / 4;
+	base = rl.rlim_cur >= 1024 ? 1000 : rl.rlim_cur * 3 / 4;
 	hi = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, (int)base);
 	if (hi < 0)
 		return fd;
@@ -186,6 +187,14 @@ void shim_port_init(void)
 {
 	shim_pid = getpid();
 	pthread_key_create(&conn_key, conn_destroy);
+}
+
+void shim_port_forget(int fd)
+{
+	shim_internal_del(fd);
+	if (tls_conn.fd == fd && tls_conn.own && !tls_conn.busy &&
+	    getpid() == shim_pid)
+		tls_conn.fd = -1;
 }
 
 void shim_port_atfork(void)

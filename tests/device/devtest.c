@@ -54,7 +54,7 @@ struct dt_big_ioctl_arg {
 /* A device ioctl the kernel does not know. */
 #define DT_UNKNOWN_IOCTL _IOR(FUSE_DEV_IOC_MAGIC, 99, uint32_t)
 
-/* ---- harness ------------------------------------------------------------ */
+/* ---- harness ------------------------------------------------------------- */
 
 /* Shared with the runner: the first failure reason of the running test. */
 struct dt_shared {
@@ -281,7 +281,7 @@ static const char *mp(struct dt *dt, const char *name)
 	return p;
 }
 
-/* ---- device I/O ----------------------------------------------------------- */
+/* ---- device I/O ---------------------------------------------------------- */
 
 static ssize_t dev_read(int fd, void *buf, size_t size)
 {
@@ -570,7 +570,7 @@ static ssize_t read_deadline(int fd, void *buf, size_t size, int ms)
 	return n;
 }
 
-/* ---- sessions ----------------------------------------------------------- */
+/* ---- sessions ------------------------------------------------------------ */
 
 /* open("/dev/fuse") and mount(2) it on dt->mnt as libfuse does. */
 static void dt_mount(struct dt *dt)
@@ -629,7 +629,7 @@ static void dt_start(struct dt *dt, uint32_t minor, uint32_t max_write)
 		      max_write);
 }
 
-/* ---- callers -------------------------------------------------------------- */
+/* ---- callers ------------------------------------------------------------- */
 
 /* The call a caller makes; each returns >= 0 or -errno. */
 
@@ -655,15 +655,23 @@ static long call_stat_many(const char *path, long arg, struct call_result *r)
 	return 0;
 }
 
-/* stat() once the process @arg is blocked in read(2). */
+/*
+ * stat() once the daemon @arg is blocked in its device read: asleep in a
+ * system call other than the poll(2) with which it waited for this caller
+ * to start.
+ */
 static long call_stat_after_read(const char *path, long arg,
 				 struct call_result *r)
 {
 	int64_t deadline = now_ms() + DT_WAIT_MS;
 	struct stat st;
+	long nr;
 
-	while (!(proc_state(arg) == 'S' &&
-		 (proc_syscall(arg) == SYS_read || proc_syscall(arg) < 0))) {
+	for (;;) {
+		nr = proc_syscall(arg);
+		if (proc_state(arg) == 'S' && nr >= 0 && nr != SYS_poll &&
+		    nr != SYS_ppoll)
+			break;
 		if (now_ms() > deadline)
 			return -ETIMEDOUT;
 		tick();
@@ -878,16 +886,33 @@ static bool caller_ready(struct caller *c)
 	return poll_fd(c->rfd, POLLIN, 0) != 0;
 }
 
+/* Waits for @pid to end; returns its wait status. */
+static int reap(pid_t pid)
+{
+	int64_t deadline = now_ms() + DT_WAIT_MS;
+	pid_t w;
+	int st;
+
+	for (;;) {
+		w = waitpid(pid, &st, WNOHANG);
+		CHECK(w >= 0, "waitpid %d: %s", (int)pid, strerror(errno));
+		if (w == pid)
+			return st;
+		CHECK(now_ms() < deadline, "process %d does not end",
+		      (int)pid);
+		tick();
+	}
+}
+
 static void caller_collect(struct caller *c, struct call_result *r)
 {
 	ssize_t n = read(c->rfd, r, sizeof(*r));
-	int st;
 
 	CHECK(n == sizeof(*r), "caller %d died without a result",
 	      (int)c->pid);
 	close(c->rfd);
 	c->rfd = -1;
-	waitpid(c->pid, &st, 0);
+	reap(c->pid);
 }
 
 /* Waits for the caller's result; nothing is served meanwhile. */
@@ -970,7 +995,7 @@ static int dt_umount(struct dt *dt, uint32_t *ops, int maxops)
 	return nops;
 }
 
-/* ---- the tests -------------------------------------------------------------- */
+/* ---- the tests ----------------------------------------------------------- */
 
 /* A stat() of @name answered ENOENT: one LOOKUP round trip. */
 static uint64_t roundtrip_lookup(struct dt *dt, const char *name)
@@ -1219,8 +1244,8 @@ static void t_oversize_request(struct dt *dt)
 	wait_sleeping(b.pid);
 	for (;;) {
 		h = dt_recv(dt);
-		CHECK(h->opcode != FUSE_IOCTL, "daemon got an IOCTL of %u bytes",
-		      h->len);
+		CHECK(h->opcode != FUSE_IOCTL,
+		      "daemon got an IOCTL of %u bytes", h->len);
 		if (h->opcode == FUSE_LOOKUP)
 			break;
 		dt_default(dt, dt->fd, h);
@@ -1543,8 +1568,9 @@ static void check_entry_notify_sizes(struct dt *dt, int code)
 }
 
 /*
- * NOTIFY_INVAL_ENTRY: sizeof(out) + namelen + 1 bytes, namelen <= 1024;
- * afterwards the next stat() looks the name up again.
+ * NOTIFY_INVAL_ENTRY: sizeof(out) + namelen + 1 bytes, namelen <= 1024
+ * (else ENAMETOOLONG); afterwards the next stat() looks the name up again.
+ * A name not in the dentry cache, or an unknown parent: ENOENT.
  */
 static void t_notify_inval_entry(struct dt *dt)
 {
@@ -1571,6 +1597,20 @@ static void t_notify_inval_entry(struct dt *dt)
 	CHECK_EQ(n, 16 + hs + 2);
 	stat_sends(dt, "a", FUSE_LOOKUP, FUSE_ROOT_ID);
 
+	/* the byte after the name need not be NUL: the kernel ignores it */
+	{
+		unsigned char m[64] = { 0 };
+		struct fuse_notify_inval_entry_out *ie = (void *)m;
+
+		ie->parent = FUSE_ROOT_ID;
+		ie->namelen = 1;
+		m[hs] = 'a';
+		m[hs + 1] = 'b';
+		n = dt_send(dt->fd, 0, FUSE_NOTIFY_INVAL_ENTRY, m, hs + 2);
+		CHECK_EQ(n, 16 + hs + 2);
+		stat_sends(dt, "a", FUSE_LOOKUP, FUSE_ROOT_ID);
+	}
+
 	/* a name not in the cache, an unknown parent: ENOENT */
 	n = send_entry_notify(dt, FUSE_NOTIFY_INVAL_ENTRY, 1, 0, "zz", 2,
 			      hs + 3);
@@ -1582,7 +1622,7 @@ static void t_notify_inval_entry(struct dt *dt)
 
 /*
  * NOTIFY_INVAL_INODE: exactly sizeof(out) bytes; afterwards the next
- * stat() asks GETATTR again.
+ * stat() asks GETATTR again.  An inode the kernel does not hold: ENOENT.
  */
 static void t_notify_inval_inode(struct dt *dt)
 {
@@ -1671,8 +1711,11 @@ static void expect_interrupt(struct dt *dt, uint64_t unique)
 
 /*
  * A signal to a caller whose request was read queues one INTERRUPT
- * (unique | 1); the caller waits on for the reply.  Interrupt replies are
- * header only; EAGAIN re-queues the interrupt, ENOSYS ends interrupts.
+ * (unique | 1, len 48); the caller waits on for the real reply.  Interrupt
+ * replies are header only (else EINVAL) and name a request on the
+ * processing list (else ENOENT); EAGAIN re-queues the interrupt at once,
+ * ENOSYS stops interrupts for this and every later request, other errors
+ * are ignored.
  */
 static void t_interrupt_delivery(struct dt *dt)
 {
@@ -1791,8 +1834,7 @@ static void t_fatal_signal_pending_removed(struct dt *dt)
 	wait_sleeping(c.pid);
 	CHECK(poll_fd(dt->fd, POLLIN, DT_WAIT_MS) & POLLIN, "no request");
 	caller_kill(&c, SIGKILL);
-	CHECK(waitpid(c.pid, &st, 0) == c.pid, "waitpid: %s",
-	      strerror(errno));
+	st = reap(c.pid);
 	close(c.rfd);
 	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
 	      "caller status %#x", st);
@@ -1817,9 +1859,7 @@ static void t_fatal_signal_sent_interrupts(struct dt *dt)
 	caller_kill(&c, SIGKILL);
 	expect_interrupt(dt, u);
 	dt_reply_err(dt, u, ENOENT);
-	CHECK(poll_fd(c.rfd, POLLIN, DT_WAIT_MS), "killed caller still there");
-	CHECK(waitpid(c.pid, &st, 0) == c.pid, "waitpid: %s",
-	      strerror(errno));
+	st = reap(c.pid);
 	close(c.rfd);
 	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
 	      "caller status %#x", st);
@@ -2110,7 +2150,6 @@ static void t_release_aborts(struct dt *dt)
 	struct caller a, b, c, d;
 	struct fuse_in_header *h;
 	struct call_result r;
-	uint64_t u;
 	int fd2;
 
 	dt->want_flags = FUSE_PARALLEL_DIROPS;
@@ -2129,8 +2168,7 @@ static void t_release_aborts(struct dt *dt)
 	roundtrip_lookup(dt, "b");
 
 	/* one read (processing), one pending; the last fd closed */
-	u = start_lookup(dt, &a, "c", 0);
-	(void)u;
+	start_lookup(dt, &a, "c", 0);
 	caller_start(dt, &b, call_stat, mp(dt, "d"), 0, 0);
 	wait_sleeping(b.pid);
 	CHECK(poll_fd(dt->fd, POLLIN, DT_WAIT_MS) & POLLIN, "no request");
@@ -2156,7 +2194,7 @@ static void t_release_aborts(struct dt *dt)
 	CHECK_ERR(r.ret, ENOTCONN);
 }
 
-/* "major:minor" of the mount at @mnt from /proc/self/mountinfo, or 0. */
+/* major:minor of the mount at @mnt (/proc/self/mountinfo); false if none. */
 static bool mount_devno(const char *mnt, unsigned int *maj, unsigned int *min)
 {
 	char line[4096], point[4096];
@@ -2232,10 +2270,7 @@ static void t_abort_conn(struct dt *dt)
 	abort_session(dt, FUSE_ABORT_ERROR, ECONNABORTED);
 }
 
-/*
- * With FUSE_ABORT_ERROR accepted, unmount (not an abort) still gives
- * ENODEV, and closing the device still ENOTCONN to new callers.
- */
+/* With FUSE_ABORT_ERROR accepted, unmount (not an abort) still gives ENODEV. */
 static void t_abort_error_umount(struct dt *dt)
 {
 	dt->want_flags = FUSE_ABORT_ERROR;
@@ -2246,8 +2281,9 @@ static void t_abort_error_umount(struct dt *dt)
 
 /*
  * FUSE_DEV_IOC_CLONE gives an fd its own processing list on the same
- * connection; bad or unattached old fds and attached new fds: EINVAL;
- * unknown ioctls: ENOTTY.
+ * connection.  Old fd closed or not a device, new fd already attached:
+ * EINVAL; old fd an unattached device: EPERM.  Unknown ioctls: ENOTTY,
+ * attached or not.
  */
 static void t_processing_list_per_fd(struct dt *dt)
 {
@@ -2314,8 +2350,8 @@ static void t_processing_list_per_fd(struct dt *dt)
 }
 
 /*
- * After unmount the daemon's read fails ENODEV, a blocked reader included;
- * replies to requests still outstanding: ENOENT.
+ * After unmount the daemon's read fails ENODEV, a blocked reader included
+ * (woken), O_NONBLOCK or not; a reply written afterwards fails ENOENT.
  */
 static void t_read_after_umount(struct dt *dt)
 {
@@ -2391,7 +2427,7 @@ static void t_destroy_on_umount(struct dt *dt)
 	CHECK_ERR(read_deadline(dt->fd, dt->buf, DT_BUF, DT_WAIT_MS), ENODEV);
 }
 
-/* ---- the runner ------------------------------------------------------------ */
+/* ---- the runner ---------------------------------------------------------- */
 
 struct dt_test {
 	const char *name;

@@ -25,9 +25,9 @@
 #define FUSE_INT_REQ_BIT	1ULL
 #endif
 
-#define DT_WAIT_MS	5000		/* deadline of any awaited event */
-#define DT_IDLE_MS	300		/* how long "nothing arrives" is watched */
-#define DT_TEST_MS	60000		/* deadline of one whole test */
+#define DT_WAIT_MS	5000	/* deadline of any awaited event */
+#define DT_IDLE_MS	300	/* how long "nothing arrives" is watched */
+#define DT_TEST_MS	60000	/* deadline of one whole test */
 #define DT_BUF		(256 * 1024)	/* default device read size */
 #define DT_MAX_WRITE	(128 * 1024)
 #define DT_MINOR	FUSE_KERNEL_MINOR_VERSION
@@ -35,32 +35,31 @@
 #define DT_MAX_SEEN	64
 
 /* The minimum read size of fuse_dev_do_read() for a given max_write. */
-#define DT_MIN_READ(mw)	((size_t)(sizeof(struct fuse_in_header) + \
-			 sizeof(struct fuse_write_in) + (mw) > 8192 ? \
-			 sizeof(struct fuse_in_header) + \
-			 sizeof(struct fuse_write_in) + (mw) : 8192))
+#define DT_READ_HDRS	(sizeof(struct fuse_in_header) + \
+			 sizeof(struct fuse_write_in))
+#define DT_MIN_READ(mw)	(DT_READ_HDRS + (mw) > 8192 ? \
+			 DT_READ_HDRS + (size_t)(mw) : (size_t)8192)
 
 struct dt {
-	char mnt[256];			/* the mountpoint (made by the runner) */
-	char aux[256];			/* a spare empty directory, unmounted
-					 * by the runner after the test */
-	int fd;				/* the mounted device fd, or -1 */
-	int devfds[DT_MAX_DEVFDS];	/* every device fd: callers close them */
-	size_t rsize;			/* size of each device read */
-	unsigned char *buf;		/* DT_BUF bytes, the last request read */
-	uint32_t kminor;		/* minor the kernel offered in INIT */
-	uint32_t kflags;		/* flags the kernel offered in INIT */
-	uint32_t want_flags;		/* flags to accept (all must be offered) */
-	uint32_t minor;			/* minor we answered */
-	uint64_t seen[DT_MAX_SEEN];	/* uniques of requests read, in order */
+	char mnt[256];		/* the mountpoint (made by the runner) */
+	char aux[256];		/* spare directory, unmounted by the runner */
+	int fd;			/* the mounted device fd, or -1 */
+	int devfds[DT_MAX_DEVFDS]; /* device fds, closed in callers */
+	size_t rsize;		/* size of each device read */
+	unsigned char *buf;	/* DT_BUF bytes: the last request read */
+	uint32_t kminor;	/* minor the kernel offered in INIT */
+	uint32_t kflags;	/* flags the kernel offered in INIT */
+	uint32_t want_flags;	/* INIT flags to accept; must be offered */
+	uint32_t minor;		/* minor we answered */
+	uint64_t seen[DT_MAX_SEEN]; /* uniques read, in order */
 	int nseen;
 };
 
 /* Result a caller reports through its pipe. */
 struct call_result {
-	long ret;			/* >= 0 or -errno */
-	int sigs;			/* SIGUSR1 handler runs */
-	int len;			/* bytes used in data */
+	long ret;		/* >= 0 or -errno */
+	int sigs;		/* SIGUSR1 handler runs */
+	int len;		/* bytes used in data */
 	char data[64];
 };
 
@@ -69,12 +68,13 @@ typedef long (*call_fn)(const char *path, long arg, struct call_result *r);
 
 struct caller {
 	pid_t pid;
-	int rfd;			/* read end of the result pipe, or -1 */
+	int rfd;		/* read end of the result pipe, or -1 */
 };
 
-#define CALL_SIGUSR1	(1 << 0)	/* install a SIGUSR1 handler, no
-					 * SA_RESTART */
-#define CALL_KEEP_FDS	(1 << 1)	/* keep the device fds open */
+/* Install a SIGUSR1 handler (no SA_RESTART); the caller execs itself. */
+#define CALL_SIGUSR1	(1 << 0)
+/* Keep the device fds open in the caller. */
+#define CALL_KEEP_FDS	(1 << 1)
 
 _Noreturn void dt_fail(int line, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -1,0 +1,887 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * libmountshim, client side: directories and names.
+ *
+ *  - directory streams: an emulated directory gets a DIR of ours (told
+ *    apart from glibc's by a magic word glibc's fd field can never hold,
+ *    then confirmed in a registry), backed by an emulated fd and
+ *    FDP_OP_GETDENTS; getdents64 and scandir on emulated fds and paths;
+ *  - realpath/canonicalize_file_name: one FDP_OP_STAT (and READLINK for
+ *    symlinks) per component below the mountpoint;
+ *  - the current directory: the kernel cannot make an emulated directory
+ *    a process's cwd, so chdir into one moves the kernel's cwd to the
+ *    mount's (real) mountpoint directory and the shim remembers the
+ *    rest.  getcwd answers with it, relative paths start from it, and
+ *    $FUSEDEV_CWD carries it across exec.
+ */
+#include "shim.h"
+
+_Static_assert(sizeof(struct dirent) == sizeof(struct dirent64) &&
+	       offsetof(struct dirent, d_name) ==
+	       offsetof(struct dirent64, d_name),
+	       "struct dirent64 is struct dirent on this ABI");
+
+/* ---- directory streams -------------------------------------------------- */
+
+/* As a glibc DIR's leading int (its fd) this is negative: never valid. */
+#define SHIM_DIR_MAGIC	0xfd5d1e0fu
+#define SHIM_DIR_BUF	32768
+
+struct shim_dir {
+	uint32_t magic;
+	int fd;
+	uint64_t open_key;
+	size_t pos, len;
+	long loc;			/* telldir: d_off of the last entry */
+	struct shim_dir *next;		/* registry */
+	char buf[SHIM_DIR_BUF] __attribute__((aligned(8)));
+};
+
+static struct shim_dir *dirs;
+static pthread_mutex_t dirs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct shim_dir *ours(DIR *d)
+{
+	struct shim_dir *p;
+	sigset_t old;
+
+	if (likely(!d || *(const uint32_t *)d != SHIM_DIR_MAGIC))
+		return NULL;
+	shim_lock(&dirs_lock, &old);
+	for (p = dirs; p && p != (struct shim_dir *)d; p = p->next)
+		;
+	shim_unlock(&dirs_lock, &old);
+	return p;
+}
+
+static DIR *dir_new(int fd, long *err)
+{
+	struct shim_fdinfo fi = { 0 };
+	struct shim_dir *d;
+	sigset_t old;
+
+	if (!shim_fd_lookup(fd, &fi)) {
+		*err = -EBADF;
+		return NULL;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	d->magic = SHIM_DIR_MAGIC;
+	d->fd = fd;
+	d->open_key = fi.open_key;
+	shim_lock(&dirs_lock, &old);
+	d->next = dirs;
+	dirs = d;
+	shim_unlock(&dirs_lock, &old);
+	return (DIR *)d;
+}
+
+static void dir_free(struct shim_dir *d)
+{
+	struct shim_dir **pp;
+	sigset_t old;
+
+	shim_lock(&dirs_lock, &old);
+	for (pp = &dirs; *pp; pp = &(*pp)->next) {
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	}
+	shim_unlock(&dirs_lock, &old);
+	d->magic = 0;
+	free(d);
+}
+
+/* Next entry, or NULL with *err 0 at the end, else the error. */
+static struct dirent64 *dir_next(struct shim_dir *d, int *err)
+{
+	struct dirent64 *e;
+	size_t n = 0;
+	long r;
+
+	*err = 0;
+	if (d->pos >= d->len) {
+		r = shim_op_file(FDP_OP_GETDENTS, d->open_key, -1,
+				 sizeof(d->buf), 0, 0, NULL, 0, d->buf,
+				 sizeof(d->buf), &n);
+		if (r < 0) {
+			*err = -r;
+			return NULL;
+		}
+		d->pos = 0;
+		d->len = n;
+		if (!n)
+			return NULL;
+	}
+	e = (struct dirent64 *)(d->buf + d->pos);
+	if (d->len - d->pos < offsetof(struct dirent64, d_name) + 1 ||
+	    e->d_reclen < offsetof(struct dirent64, d_name) + 1 ||
+	    e->d_reclen > d->len - d->pos) {
+		d->pos = d->len;
+		*err = EIO;
+		return NULL;
+	}
+	d->pos += e->d_reclen;
+	d->loc = e->d_off;
+	return e;
+}
+
+static long dir_seek(struct shim_dir *d, long loc)
+{
+	long r;
+
+	r = shim_op_file(FDP_OP_LSEEK, d->open_key, loc, 0, 0, SEEK_SET, NULL,
+			 0, NULL, 0, NULL);
+	if (r == 0 || r == -EIO) {
+		d->pos = d->len = 0;
+		d->loc = loc;
+	}
+	return r;
+}
+
+/* @fd + 1 from shim_open_routed: our DIR, or NULL with errno set. */
+static DIR *dir_from_open(long r, int e)
+{
+	long err = 0;
+	DIR *d;
+
+	if (r < 0) {
+		errno = -r;
+		return NULL;
+	}
+	d = dir_new(r - 1, &err);
+	if (!d) {
+		close(r - 1);
+		errno = -err;
+		return NULL;
+	}
+	errno = e;
+	return d;
+}
+
+#define DIR_OPEN_FLAGS	(O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+
+SHIM_EXPORT DIR *opendir(const char *path)
+{
+	struct shim_route rt;
+	int e = errno;
+	long r;
+
+	r = shim_open_routed(&rt, AT_FDCWD, path, DIR_OPEN_FLAGS, 0);
+	if (r == 0)
+		return REAL(opendir)(rt.path);
+	return dir_from_open(r, e);
+}
+
+SHIM_EXPORT DIR *fdopendir(int fd)
+{
+	struct shim_fdinfo fi = { 0 };
+	struct fdp_stat_out o;
+	size_t n = 0;
+	int e = errno;
+	long r;
+	DIR *d;
+
+	if (likely(!shim_fd_lookup(fd, &fi)))
+		return REAL(fdopendir)(fd);
+	if ((fi.flags & O_ACCMODE) == O_WRONLY || (fi.flags & O_PATH)) {
+		errno = EBADF;
+		return NULL;
+	}
+	r = shim_op_file(FDP_OP_FSTAT, fi.open_key, 0, 0, 0, 0, NULL, 0, &o,
+			 sizeof(o), &n);
+	if (r == 0 && n < sizeof(o))
+		r = -EIO;
+	if (r == 0 && !S_ISDIR(o.attr.mode))
+		r = -ENOTDIR;
+	if (r < 0) {
+		errno = -r;
+		return NULL;
+	}
+	d = dir_new(fd, &r);
+	if (!d) {
+		errno = -r;
+		return NULL;
+	}
+	errno = e;
+	return d;
+}
+
+SHIM_EXPORT int closedir(DIR *dirp)
+{
+	struct shim_dir *d = ours(dirp);
+	int r;
+
+	if (likely(!d))
+		return REAL(closedir)(dirp);
+	r = close(d->fd);
+	dir_free(d);
+	return r;
+}
+
+SHIM_EXPORT struct dirent *readdir(DIR *dirp)
+{
+	struct shim_dir *d = ours(dirp);
+	struct dirent64 *ent;
+	int e = errno, err;
+
+	if (likely(!d))
+		return REAL(readdir)(dirp);
+	ent = dir_next(d, &err);
+	errno = err ? err : e;
+	return (struct dirent *)ent;
+}
+
+SHIM_EXPORT struct dirent64 *readdir64(DIR *dirp)
+{
+	struct shim_dir *d = ours(dirp);
+	struct dirent64 *ent;
+	int e = errno, err;
+
+	if (likely(!d))
+		return REAL(readdir64)(dirp);
+	ent = dir_next(d, &err);
+	errno = err ? err : e;
+	return ent;
+}
+
+static int dir_next_r(struct shim_dir *d, void *entry, void **result)
+{
+	struct dirent64 *ent;
+	size_t n;
+	int err;
+
+	ent = dir_next(d, &err);
+	*result = NULL;
+	if (!ent)
+		return err;
+	n = offsetof(struct dirent64, d_name) + strlen(ent->d_name) + 1;
+	if (n > sizeof(struct dirent64))
+		return ENAMETOOLONG;
+	memcpy(entry, ent, n);
+	*result = entry;
+	return 0;
+}
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+SHIM_EXPORT int readdir_r(DIR *dirp, struct dirent *entry,
+			  struct dirent **result)
+{
+	struct shim_dir *d = ours(dirp);
+
+	if (likely(!d))
+		return REAL(readdir_r)(dirp, entry, result);
+	return dir_next_r(d, entry, (void **)result);
+}
+
+SHIM_EXPORT int readdir64_r(DIR *dirp, struct dirent64 *entry,
+			    struct dirent64 **result)
+{
+	struct shim_dir *d = ours(dirp);
+
+	if (likely(!d))
+		return REAL(readdir64_r)(dirp, entry, result);
+	return dir_next_r(d, entry, (void **)result);
+}
+#pragma GCC diagnostic pop
+
+SHIM_EXPORT void rewinddir(DIR *dirp)
+{
+	struct shim_dir *d = ours(dirp);
+	int e = errno;
+
+	if (likely(!d)) {
+		REAL(rewinddir)(dirp);
+		return;
+	}
+	dir_seek(d, 0);
+	errno = e;
+}
+
+SHIM_EXPORT void seekdir(DIR *dirp, long loc)
+{
+	struct shim_dir *d = ours(dirp);
+	int e = errno;
+
+	if (likely(!d)) {
+		REAL(seekdir)(dirp, loc);
+		return;
+	}
+	dir_seek(d, loc);
+	errno = e;
+}
+
+SHIM_EXPORT long telldir(DIR *dirp)
+{
+	struct shim_dir *d = ours(dirp);
+
+	if (likely(!d))
+		return REAL(telldir)(dirp);
+	return d->loc;
+}
+
+SHIM_EXPORT int dirfd(DIR *dirp)
+{
+	struct shim_dir *d = ours(dirp);
+
+	if (likely(!d))
+		return REAL(dirfd)(dirp);
+	return d->fd;
+}
+
+SHIM_EXPORT ssize_t getdents64(int fd, void *buf, size_t n)
+{
+	struct shim_fdinfo fi = { 0 };
+	size_t got = 0;
+	int e = errno;
+	long r;
+
+	if (likely(!shim_fd_lookup(fd, &fi)))
+		return REAL(getdents64)(fd, buf, n);
+	if (n > FDP_IO_MAX)
+		n = FDP_IO_MAX;
+	r = shim_op_file(FDP_OP_GETDENTS, fi.open_key, -1, n, 0, 0, NULL, 0,
+			 buf, n, &got);
+	return shim_result(r < 0 ? r : (long)got, e);
+}
+
+/*
+ * scandir on an emulated directory.  Entries are malloc'd one by one as
+ * glibc does, so the caller frees them the same way.
+ */
+typedef int (*scan_filter)(const struct dirent *);
+typedef int (*scan_cmp)(const struct dirent **, const struct dirent **);
+
+static long emu_scandir(struct shim_dir *d, struct dirent ***list,
+			scan_filter filter, scan_cmp cmp)
+{
+	struct dirent **v = NULL, **nv, *copy;
+	size_t cnt = 0, cap = 0, sz;
+	struct dirent64 *ent;
+	long r = 0;
+	int err;
+
+	while ((ent = dir_next(d, &err))) {
+		if (filter && !filter((struct dirent *)ent))
+			continue;
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				r = -ENOMEM;
+				goto fail;
+			}
+			v = nv;
+		}
+		sz = offsetof(struct dirent, d_name) + strlen(ent->d_name) + 1;
+		copy = malloc(sz < sizeof(*copy) ? sz : sizeof(*copy));
+		if (!copy) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		memcpy(copy, ent, sz < sizeof(*copy) ? sz : sizeof(*copy));
+		copy->d_reclen = sz;
+		v[cnt++] = copy;
+	}
+	if (err) {
+		r = -err;
+		goto fail;
+	}
+	if (cmp && cnt > 1)
+		qsort(v, cnt, sizeof(*v),
+		      (int (*)(const void *, const void *))cmp);
+	*list = v;
+	return cnt;
+fail:
+	while (cnt)
+		free(v[--cnt]);
+	free(v);
+	return r;
+}
+
+static long scandir_emulated(long fdp1, struct dirent ***list,
+			     scan_filter filter, scan_cmp cmp)
+{
+	long err = 0, r;
+	DIR *dir;
+
+	if (fdp1 < 0)
+		return fdp1;
+	dir = dir_new(fdp1 - 1, &err);
+	if (!dir) {
+		close(fdp1 - 1);
+		return err;
+	}
+	r = emu_scandir((struct shim_dir *)dir, list, filter, cmp);
+	closedir(dir);
+	return r;
+}
+
+#define WRAP_SCANDIR(name, dirent_t)					\
+SHIM_EXPORT int name(const char *path, dirent_t ***list,		\
+		     int (*filter)(const dirent_t *),			\
+		     int (*cmp)(const dirent_t **, const dirent_t **))	\
+{									\
+	struct shim_route rt;						\
+	int e = errno;							\
+	long r;								\
+									\
+	r = shim_open_routed(&rt, AT_FDCWD, path, DIR_OPEN_FLAGS, 0);	\
+	if (r == 0)							\
+		return REAL(name)(rt.path, list, filter, cmp);		\
+	return shim_result(scandir_emulated(r, (struct dirent ***)list,	\
+					    (scan_filter)filter,	\
+					    (scan_cmp)cmp), e);		\
+}
+
+#define WRAP_SCANDIRAT(name, dirent_t)					\
+SHIM_EXPORT int name(int dirfd, const char *path, dirent_t ***list,	\
+		     int (*filter)(const dirent_t *),			\
+		     int (*cmp)(const dirent_t **, const dirent_t **))	\
+{									\
+	struct shim_route rt;						\
+	int e = errno;							\
+	long r;								\
+									\
+	r = shim_open_routed(&rt, dirfd, path, DIR_OPEN_FLAGS, 0);	\
+	if (r == 0)							\
+		return REAL(name)(rt.dirfd, rt.path, list, filter, cmp);	\
+	return shim_result(scandir_emulated(r, (struct dirent ***)list,	\
+					    (scan_filter)filter,	\
+					    (scan_cmp)cmp), e);		\
+}
+
+WRAP_SCANDIR(scandir, struct dirent)
+WRAP_SCANDIR(scandir64, struct dirent64)
+WRAP_SCANDIRAT(scandirat, struct dirent)
+WRAP_SCANDIRAT(scandirat64, struct dirent64)
+
+/* ---- realpath ----------------------------------------------------------- */
+
+struct rp_state {
+	struct shim_route rt;
+	char cur[FUSEDEV_PATH_MAX];	/* path being resolved */
+	char rest[FUSEDEV_PATH_MAX];	/* components still to walk */
+	char link[FUSEDEV_PATH_MAX];
+	char tmp[2 * FUSEDEV_PATH_MAX];
+};
+
+/* cur = a + "/" + b (either may be empty; neither is in cur). */
+static int rp_compose(struct rp_state *s, const char *a, size_t alen,
+		      const char *b)
+{
+	size_t blen = strlen(b);
+
+	if (alen + 1 + blen >= sizeof(s->cur))
+		return -ENAMETOOLONG;
+	memcpy(s->cur, a, alen);
+	s->cur[alen] = '/';
+	memcpy(s->cur + alen + 1, b, blen + 1);
+	return 0;
+}
+
+/*
+ * realpath(3) of @path into @out (PATH_MAX): below an emulated mountpoint
+ * each component is looked up with FDP_OP_STAT (no follow) and symlinks
+ * are read and spliced in; the real file system's part is REAL(realpath).
+ */
+int shim_realpath(const char *path, char *out)
+{
+	struct rp_state *s = malloc(sizeof(*s));
+	struct fdp_stat_out o;
+	size_t olen, len, plen;
+	int hops = 0, r;
+	const char *p;
+	bool slash;
+
+	if (!s)
+		return -ENOMEM;
+	if (strlen(path) >= sizeof(s->cur)) {
+		r = -ENAMETOOLONG;
+		goto out;
+	}
+	strcpy(s->cur, path);
+restart:
+	r = shim_route(&s->rt, AT_FDCWD, s->cur);
+	if (r < 0)
+		goto out;
+	if (r == 0) {
+		r = REAL(realpath)(s->cur, out) ? 0 : -errno;
+		goto out;
+	}
+	/* out = the mountpoint (canonical); rest = what follows it. */
+	olen = s->rt.mnt_len;
+	memcpy(out, s->rt.abs, olen);
+	out[olen] = '\0';
+	strcpy(s->rest, s->rt.abs + olen);
+	len = strlen(s->rest);
+	slash = len && s->rest[len - 1] == '/';
+	p = s->rest;
+	for (;;) {
+		const char *c;
+		size_t clen;
+		bool last;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		c = p;
+		while (*p && *p != '/')
+			p++;
+		clen = p - c;
+		last = !p[strspn(p, "/")];
+		if (clen == 1 && c[0] == '.')
+			continue;
+		if (clen == 2 && c[0] == '.' && c[1] == '.') {
+			if (olen > s->rt.mnt_len) {
+				while (olen > 0 && out[olen - 1] != '/')
+					olen--;
+				if (olen > 1)
+					olen--;
+				out[olen] = '\0';
+				continue;
+			}
+			/* Above the mount's root: the real parent. */
+			while (olen > 0 && out[olen - 1] != '/')
+				olen--;
+			if (++hops > SHIM_MAX_HOPS) {
+				r = -ELOOP;
+				goto out;
+			}
+			r = rp_compose(s, out, olen ? olen - 1 : 0, p);
+			if (r < 0)
+				goto out;
+			goto restart;
+		}
+		if (olen + 1 + clen >= FUSEDEV_PATH_MAX) {
+			r = -ENAMETOOLONG;
+			goto out;
+		}
+		if (olen != 1)
+			out[olen++] = '/';
+		memcpy(out + olen, c, clen);
+		olen += clen;
+		out[olen] = '\0';
+		strcpy(s->rt.abs, out);
+		r = shim_client_stat(&s->rt, AT_SYMLINK_NOFOLLOW, &o);
+		if (r == SHIM_EXTERNAL) {
+			if (++hops > SHIM_MAX_HOPS) {
+				r = -ELOOP;
+				goto out;
+			}
+			r = rp_compose(s, s->rt.ext, strlen(s->rt.ext), p);
+			if (r < 0)
+				goto out;
+			goto restart;
+		}
+		if (r < 0)
+			goto out;
+		if (S_ISLNK(o.attr.mode)) {
+			size_t n = 0;
+
+			if (++hops > SHIM_MAX_HOPS) {
+				r = -ELOOP;
+				goto out;
+			}
+			r = shim_op_path(&s->rt, FDP_OP_READLINK, NULL, 0, 0, 0,
+					 NULL, 0, s->link,
+					 sizeof(s->link) - 1, &n);
+			if (r < 0)
+				goto out;
+			s->link[n] = '\0';
+			/* the link's text replaces the component */
+			olen -= clen;
+			if (olen > 1)
+				olen--;
+			plen = strlen(p);
+			if (n + 1 + plen >= sizeof(s->tmp)) {
+				r = -ENAMETOOLONG;
+				goto out;
+			}
+			memcpy(s->tmp, s->link, n);
+			memcpy(s->tmp + n, p, plen + 1);
+			if (s->link[0] == '/')
+				r = rp_compose(s, "", 0, s->tmp);
+			else
+				r = rp_compose(s, out, olen, s->tmp);
+			if (r < 0)
+				goto out;
+			goto restart;
+		}
+		if ((!last || slash) && !S_ISDIR(o.attr.mode)) {
+			r = -ENOTDIR;
+			goto out;
+		}
+	}
+	if (!olen) {
+		out[0] = '/';
+		out[1] = '\0';
+	}
+	r = 0;
+out:
+	free(s);
+	return r;
+}
+
+SHIM_EXPORT char *realpath(const char *path, char *resolved)
+{
+	char buf[PATH_MAX], *res;
+	int e = errno, r;
+
+	if (!shim_opaque(path) || !*path || !shim_have_mounts())
+		return REAL(realpath)(path, resolved);
+	r = shim_realpath(path, buf);
+	if (r < 0) {
+		errno = -r;
+		return NULL;
+	}
+	res = resolved ? resolved : strdup(buf);
+	if (!res)
+		return NULL;
+	if (resolved)
+		strcpy(resolved, buf);
+	errno = e;
+	return res;
+}
+
+SHIM_EXPORT char *__realpath_chk(const char *path, char *resolved,
+				 size_t resolvedlen)
+{
+	if (resolved && resolvedlen < PATH_MAX)
+		__chk_fail();
+	if (!shim_opaque(path) || !*path || !shim_have_mounts())
+		return REAL(__realpath_chk)(path, resolved, resolvedlen);
+	return realpath(path, resolved);
+}
+
+SHIM_EXPORT char *canonicalize_file_name(const char *path)
+{
+	if (!shim_opaque(path) || !*path || !shim_have_mounts())
+		return REAL(canonicalize_file_name)(path);
+	return realpath(path, NULL);
+}
+
+/* ---- the current directory ---------------------------------------------- */
+
+#define FUSEDEV_CWD_ENV	"FUSEDEV_CWD"
+
+static pthread_mutex_t cwd_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *vcwd;			/* under an emulated mount */
+static char *vcwd_mnt;			/* the kernel's cwd meanwhile */
+
+static bool have_vcwd(void)
+{
+	return __atomic_load_n(&vcwd, __ATOMIC_ACQUIRE) != NULL;
+}
+
+static void cwd_set(const char *path, size_t mnt_len)
+{
+	char *p = path ? strdup(path) : NULL;
+	char *m = path ? strndup(path, mnt_len) : NULL;
+	char *op, *om;
+	sigset_t old;
+	bool had;
+
+	if (path && (!p || !m)) {
+		free(p);
+		free(m);
+		p = m = NULL;
+	}
+	shim_lock(&cwd_lock, &old);
+	op = vcwd;
+	om = vcwd_mnt;
+	vcwd_mnt = m;
+	__atomic_store_n(&vcwd, p, __ATOMIC_RELEASE);
+	shim_unlock(&cwd_lock, &old);
+	had = op != NULL;
+	/* A reader copies under cwd_lock: nobody holds the old strings. */
+	free(op);
+	free(om);
+	if (p)
+		setenv(FUSEDEV_CWD_ENV, p, 1);
+	else if (had)
+		unsetenv(FUSEDEV_CWD_ENV);
+}
+
+int shim_cwd(char *buf, size_t size)
+{
+	char real[PATH_MAX];
+	const char *src = real;
+	sigset_t old;
+	size_t n;
+
+	if (!REAL(getcwd)(real, sizeof(real)))
+		return -errno;
+	if (have_vcwd()) {
+		shim_lock(&cwd_lock, &old);
+		if (vcwd && !strcmp(real, vcwd_mnt)) {
+			n = strlen(vcwd);
+			if (n >= size) {
+				shim_unlock(&cwd_lock, &old);
+				return -ERANGE;
+			}
+			memcpy(buf, vcwd, n + 1);
+			shim_unlock(&cwd_lock, &old);
+			return 0;
+		}
+		shim_unlock(&cwd_lock, &old);
+	}
+	n = strlen(src);
+	if (n >= size)
+		return -ERANGE;
+	memcpy(buf, src, n + 1);
+	return 0;
+}
+
+/*
+ * chdir to an emulated @path: it must resolve to a directory we may
+ * search; the kernel's cwd goes to the mountpoint.
+ */
+static long emu_chdir(const char *path)
+{
+	char canon[PATH_MAX], mnt[PATH_MAX];
+	struct shim_route rt;
+	struct fdp_stat_out o;
+	size_t mlen;
+	uint64_t id;
+	long r;
+
+	r = shim_realpath(path, canon);
+	if (r < 0)
+		return r;
+	mlen = shim_mount_prefix(canon, &id);
+	if (!mlen) {
+		if (REAL(chdir)(canon) < 0)
+			return -errno;
+		cwd_set(NULL, 0);
+		return 0;
+	}
+	if (shim_route(&rt, AT_FDCWD, canon) <= 0)
+		return -ENOENT;
+	r = shim_client_stat(&rt, 0, &o);
+	if (r == 0 && !S_ISDIR(o.attr.mode))
+		r = -ENOTDIR;
+	if (r == 0)
+		r = shim_op_path(&rt, FDP_OP_ACCESS, NULL, 0, X_OK, 0, NULL, 0,
+				 NULL, 0, NULL);
+	if (r < 0)
+		return r == SHIM_EXTERNAL ? -EXDEV : r;
+	memcpy(mnt, canon, mlen);
+	mnt[mlen] = '\0';
+	if (REAL(chdir)(mnt) < 0)
+		return -errno;
+	cwd_set(canon[mlen] ? canon : NULL, mlen);
+	SHIM_DBG(SHIM_DBG_CLIENT, "cwd %s", canon);
+	return 0;
+}
+
+SHIM_EXPORT int chdir(const char *path)
+{
+	struct shim_route rt;
+	int e = errno;
+	long r;
+
+	r = shim_route(&rt, AT_FDCWD, path);
+	if (r > 0)
+		return shim_result(emu_chdir(path), e);
+	if (r < 0)
+		return shim_result(r, e);
+	r = REAL(chdir)(path);
+	if (r == 0 && have_vcwd())
+		cwd_set(NULL, 0);
+	return r;
+}
+
+SHIM_EXPORT int fchdir(int fd)
+{
+	char path[FUSEDEV_PATH_MAX];
+	struct shim_fdinfo fi = { .path = path };
+	int e = errno, r;
+
+	if (shim_fd_lookup(fd, &fi))
+		return shim_result(emu_chdir(path), e);
+	r = REAL(fchdir)(fd);
+	if (r == 0 && have_vcwd())
+		cwd_set(NULL, 0);
+	return r;
+}
+
+SHIM_EXPORT char *getcwd(char *buf, size_t size)
+{
+	char tmp[PATH_MAX];
+	size_t n;
+	int r;
+
+	if (likely(!have_vcwd()))
+		return REAL(getcwd)(buf, size);
+	r = shim_cwd(tmp, sizeof(tmp));
+	if (r < 0) {
+		errno = -r;
+		return NULL;
+	}
+	n = strlen(tmp) + 1;
+	if (buf && !size) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (size && size < n) {
+		errno = ERANGE;
+		return NULL;
+	}
+	if (!buf) {
+		buf = malloc(size ? size : n);
+		if (!buf)
+			return NULL;
+	}
+	memcpy(buf, tmp, n);
+	return buf;
+}
+
+SHIM_EXPORT char *__getcwd_chk(char *buf, size_t size, size_t buflen)
+{
+	if (size > buflen)
+		__chk_fail();
+	if (likely(!have_vcwd()))
+		return REAL(__getcwd_chk)(buf, size, buflen);
+	return getcwd(buf, size);
+}
+
+SHIM_EXPORT char *get_current_dir_name(void)
+{
+	if (likely(!have_vcwd()))
+		return REAL(get_current_dir_name)();
+	return getcwd(NULL, 0);
+}
+
+void shim_cwd_init(void)
+{
+	const char *env = getenv(FUSEDEV_CWD_ENV);
+	char real[PATH_MAX];
+	size_t mlen;
+	uint64_t id;
+
+	if (!env || env[0] != '/')
+		return;
+	mlen = shim_mount_prefix(env, &id);
+	if (!mlen || !REAL(getcwd)(real, sizeof(real)) ||
+	    strlen(real) != mlen || strncmp(real, env, mlen)) {
+		/* Not where our parent left us: the kernel's cwd holds. */
+		unsetenv(FUSEDEV_CWD_ENV);
+		return;
+	}
+	cwd_set(env, mlen);
+}
+
+void shim_cwd_atfork(void)
+{
+	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+
+	memcpy(&cwd_lock, &fresh, sizeof(fresh));
+	memcpy(&dirs_lock, &fresh, sizeof(fresh));
+}
