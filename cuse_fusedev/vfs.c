@@ -133,7 +133,10 @@ static int vinode_iget(struct vmount *m, const struct fuse_entry_out *e,
 		/* The daemon reused a nodeid for another type: Linux marks
 		 * the old inode bad; we forget it and start afresh. */
 		vinode_unhash(in);
+		fdk_queue_forget(&m->fc, in->nodeid, in->nlookup);
 		in->forgotten = true;
+		if (!in->refs)
+			free(in);
 		in = NULL;
 	}
 	if (!in) {
@@ -162,8 +165,11 @@ void vinode_get(struct vinode *in)
 	in->refs++;
 }
 
-/* Evict when unreferenced and unlinked (generic_drop_inode); the daemon
- * hears FORGET with every lookup it answered. */
+/*
+ * Evict as soon as nothing refers to the inode: FUSE's drop_inode is
+ * generic_delete_inode, so Linux keeps no inode without a dentry or an
+ * open file.  The daemon hears FORGET with every lookup it answered.
+ */
 void vinode_put(struct vinode *in)
 {
 	if (!in || --in->refs)
@@ -172,7 +178,7 @@ void vinode_put(struct vinode *in)
 		free(in);
 		return;
 	}
-	if (in->attr.nlink || in == in->m->root || in->m->finished)
+	if (in == in->m->root || in->m->finished)
 		return;
 	vinode_unhash(in);
 	fdk_queue_forget(&in->m->fc, in->nodeid, in->nlookup);
@@ -929,9 +935,13 @@ static void vfs_conn_initialized(struct fdk_conn *fc)
 {
 	struct vmount *m = fc->priv;
 
-	if (fc->conn_error)
-		emu_log("mount %s: INIT failed (daemon's protocol %u.%u)",
-			m->path, fc->init_out.major, fc->init_out.minor);
+	if (fc->conn_error && fc->init_req.out_h.error)
+		emu_log("mount %s: the daemon answered INIT with %s", m->path,
+			strerror(-fc->init_req.out_h.error));
+	else if (fc->conn_error)
+		emu_log("mount %s: the daemon speaks %u.%u; 7.%u or later "
+			"needed", m->path, fc->init_out.major,
+			fc->init_out.minor, FDK_MIN_MINOR);
 	else
 		emu_dbg("mount %s: protocol 7.%u, max_write %u, flags %#llx",
 			m->path, fc->minor, fc->max_write,
@@ -1191,12 +1201,13 @@ static void umount_fiber(void *arg)
 	uint64_t deadline;
 
 	/* fuse_kill_sb_anon: every inode is evicted, so every lookup is
-	 * forgotten; the daemon gets a moment to read the forgets before
-	 * the connection goes (a deliberate courtesy: Linux does not
-	 * wait).  fuseblk mounts get DESTROY, as in Linux. */
+	 * forgotten.  A fuseblk mount then gets DESTROY: there the daemon
+	 * is given up to a second to read the forgets first (Linux does
+	 * not wait).  A plain mount is aborted at once, as in Linux, which
+	 * drops forgets the daemon has not read. */
 	forget_all(m);
 	deadline = loop_now_ns() + 1000000000ull;
-	while (m->fc.connected && m->fc.forget_head &&
+	while (m->is_blk && m->fc.connected && m->fc.forget_head &&
 	       loop_now_ns() < deadline) {
 		loop_defer((void (*)(void *))fiber_wake, fiber_self());
 		fiber_sleep();
