@@ -500,6 +500,11 @@ static struct fdk_req *request_find(struct fdk_dev *dev, uint64_t unique)
 	return NULL;
 }
 
+const struct fdk_req *fdk_dev_find(struct fdk_dev *dev, uint64_t unique)
+{
+	return request_find(dev, unique & ~FUSE_INT_REQ_BIT);
+}
+
 /* copy_out_args: the reply's payload against the request's out args. */
 static int copy_out_args(struct fdk_req *req, const char *p, size_t nbytes)
 {

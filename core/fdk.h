@@ -197,6 +197,8 @@ ssize_t fdk_dev_read(struct fdk_dev *dev, size_t size,
 		     struct fdk_readbuf *rb);
 /* write(): @len or -errno, as fuse_dev_do_write. */
 ssize_t fdk_dev_write(struct fdk_dev *dev, const void *buf, size_t len);
+/* The request @unique on @dev's processing list, for diagnostics. */
+const struct fdk_req *fdk_dev_find(struct fdk_dev *dev, uint64_t unique);
 /* poll(): the revents mask. */
 unsigned int fdk_dev_poll(const struct fdk_dev *dev);
 bool fdk_request_pending(const struct fdk_conn *fc);

@@ -118,6 +118,20 @@ static bool dev_try_read(struct emu_dev *dev, fuse_req_t req, size_t size,
 	ssize_t r = fdk_dev_read(&dev->fdk, size, &rb);
 
 	if (r > 0) {
+		if (emu_debug > 1) {
+			const struct fuse_in_header *h = rb.iov[0].iov_base;
+
+			const struct fuse_read_in *ri = rb.iov[1].iov_base;
+			bool io = (h->opcode == FUSE_READ ||
+				   h->opcode == FUSE_WRITE) && rb.niov > 1;
+
+			emu_log("-> %s unique %llu nodeid %llu len %u%s%llu",
+				fdk_opname(h->opcode),
+				(unsigned long long)h->unique,
+				(unsigned long long)h->nodeid, h->len,
+				io ? " size " : "",
+				io ? (unsigned long long)ri->size : 0ull);
+		}
 		fuse_reply_iov(req, rb.iov, rb.niov);
 		return true;
 	}
@@ -348,7 +362,31 @@ void devop_write(fuse_req_t req, const char *buf, size_t size,
 		client_io(req, dev, CIO_WRITE, buf, size, 0);
 		return;
 	}
-	r = fdk_dev_write(&dev->fdk, buf, size);
+	if (size >= sizeof(struct fuse_out_header) && dev->fdk.fc) {
+		const struct fuse_out_header *oh = (const void *)buf;
+		const struct fdk_req *rq = oh->unique ?
+			fdk_dev_find(&dev->fdk, oh->unique) : NULL;
+		uint32_t opcode = rq ? rq->in_h.opcode : 0;
+
+		if (emu_debug > 1)
+			emu_log("<- %s unique %llu error %d len %zu",
+				oh->unique ? fdk_opname(opcode) : "NOTIFY",
+				(unsigned long long)oh->unique, oh->error,
+				size);
+		r = fdk_dev_write(&dev->fdk, buf, size);
+		if (r < 0 && r != -ENOENT && (emu_debug || !dev->warned)) {
+			/* Malformed input from a daemon: said once. */
+			emu_log("daemon pid %d: reply of %zu bytes to %s "
+				"(unique %llu, error %d) rejected: %s",
+				fuse_req_ctx(req)->pid, size,
+				oh->unique ? fdk_opname(opcode) : "notification",
+				(unsigned long long)oh->unique, oh->error,
+				strerror((int)-r));
+			dev->warned = true;
+		}
+	} else {
+		r = fdk_dev_write(&dev->fdk, buf, size);
+	}
 	if (r < 0)
 		fuse_reply_err(req, (int)-r);
 	else

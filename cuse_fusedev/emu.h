@@ -91,6 +91,7 @@ struct emu_dev {
 	int flags;			/* open flags */
 	struct emu_dev *hnext;		/* key hash */
 	bool released;
+	bool warned;			/* a bad reply was logged */
 };
 
 struct emu_dev *dev_find(uint64_t key);

@@ -54,7 +54,8 @@ static void usage(FILE *fp)
 "  -m, --mode=OCTAL     mode of the device node or file (0600)\n"
 "  -f, --foreground     do not detach\n"
 "      --ready-fd=N     write \"ready\\n\" to fd N once serving\n"
-"  -v, --verbose        log every mount and connection (FUSEDEV_DEBUG=1)\n"
+"  -v, --verbose        log mounts and connections (FUSEDEV_DEBUG=1);\n"
+"                       twice: every request and reply (FUSEDEV_DEBUG=2)\n"
 "  -h, --help           this help\n"
 "  -V, --version        print the version\n");
 }
@@ -184,7 +185,7 @@ static int parse_args(int argc, char **argv)
 			emu_opts.ready_fd = atoi(optarg);
 			break;
 		case 'v':
-			emu_debug = 1;
+			emu_debug++;
 			break;
 		case 'h':
 			usage(stdout);
@@ -212,7 +213,7 @@ int main(int argc, char **argv)
 	int r, status = 1;
 
 	if (dbg && *dbg && strcmp(dbg, "0"))
-		emu_debug = 1;
+		emu_debug = atoi(dbg) > 1 ? atoi(dbg) : 1;
 	if (parse_args(argc, argv) < 0)
 		return 2;
 	default_dir();

@@ -13,6 +13,7 @@
  * and each readable event processes one message from the kernel.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -26,7 +27,18 @@
 
 #include "emu.h"
 
+/*
+ * Every open of the device file gets an inode of its own.  Linux FUSE
+ * serialises direct writes on one inode (i_rwsem, exclusive without
+ * FOPEN_PARALLEL_DIRECT_WRITES, which libfuse 3.14 cannot set): with one
+ * shared inode, a client's write() through a bound fd, waiting for the
+ * daemon, would hold the lock the daemon needs to write its reply.  So
+ * "fuse" is looked up afresh on every open (entry timeout 0) and answers
+ * a new nodeid once the previous one has been opened.
+ */
 #define DEVFILE_INO 2
+static uint64_t devfile_ino = DEVFILE_INO;
+static bool devfile_opened;
 
 static struct fuse_session *session;
 static struct fuse_buf session_buf;
@@ -101,11 +113,15 @@ static void ff_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
+	if (devfile_opened) {
+		devfile_ino++;
+		devfile_opened = false;
+	}
 	memset(&e, 0, sizeof(e));
-	e.ino = DEVFILE_INO;
+	e.ino = devfile_ino;
 	e.attr_timeout = 3600;
-	e.entry_timeout = 3600;
-	ff_attr(DEVFILE_INO, &e.attr);
+	e.entry_timeout = 0;
+	ff_attr(devfile_ino, &e.attr);
 	fuse_reply_entry(req, &e);
 }
 
@@ -142,10 +158,12 @@ static void ff_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 
 static void ff_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	if (ino != DEVFILE_INO) {
+	if (ino == FUSE_ROOT_ID) {
 		fuse_reply_err(req, EISDIR);
 		return;
 	}
+	if (ino == devfile_ino)
+		devfile_opened = true;
 	devop_open(req, fi);
 }
 
@@ -197,6 +215,11 @@ static void ff_init(void *userdata, struct fuse_conn_info *conn)
 	 * request, and we never want the kernel's page cache in between. */
 	conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE |
 			FUSE_CAP_SPLICE_MOVE | FUSE_CAP_WRITEBACK_CACHE);
+	/* As large as libfuse's buffer allows (1 MiB): a daemon's message
+	 * of up to FDK_MAX_PAGES pages, in a misaligned buffer and behind a
+	 * separate header iovec, must still be one chunk. */
+	conn->max_write = 1024 * 1024;
+	conn->max_read = 0;
 }
 
 static const struct fuse_lowlevel_ops fusefile_ops = {

@@ -835,12 +835,10 @@ again:
 			np = malloc(FUSEDEV_PATH_MAX * 2);
 			if (!np)
 				return -ENOMEM;
-			if (target[0] == '/')
-				r = snprintf(np, FUSEDEV_PATH_MAX, "%s/%s",
-					     target, rest);
-			else
-				r = snprintf(np, FUSEDEV_PATH_MAX, "%s/%s/%s",
-					     cur, target, rest);
+			r = snprintf(np, FUSEDEV_PATH_MAX, "%s%s%s%s%s",
+				     target[0] == '/' ? "" : cur,
+				     target[0] == '/' ? "" : "/", target,
+				     *rest ? "/" : "", rest);
 			if (r >= FUSEDEV_PATH_MAX) {
 				free(np);
 				return -ENAMETOOLONG;

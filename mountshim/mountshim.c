@@ -221,16 +221,20 @@ SHIM_EXPORT mode_t umask(mode_t mask)
 static int devid_state;
 static struct statx devid;
 
+/*
+ * Is @b an open of the device @a names?  cuse: the same character device.
+ * fusefile: a regular file in the same private FUSE mount (the emulator
+ * gives every open of "fuse" an inode of its own, so st_ino differs).
+ */
 static bool same_device(const struct statx *a, const struct statx *b)
 {
 	if (S_ISCHR(a->stx_mode))
 		return S_ISCHR(b->stx_mode) &&
 		       a->stx_rdev_major == b->stx_rdev_major &&
 		       a->stx_rdev_minor == b->stx_rdev_minor;
-	return a->stx_ino == b->stx_ino &&
+	return S_ISREG(b->stx_mode) &&
 	       a->stx_dev_major == b->stx_dev_major &&
-	       a->stx_dev_minor == b->stx_dev_minor &&
-	       (a->stx_mode & S_IFMT) == (b->stx_mode & S_IFMT);
+	       a->stx_dev_minor == b->stx_dev_minor;
 }
 
 /*
@@ -655,25 +659,10 @@ void shim_fd_adopt(int fd)
 	shim_fd_set(fd, who.open_key, who.flags, path);
 }
 
-static bool device_link(const char *link)
-{
-	const char *base = strrchr(shim.device, '/');
-	size_t ll = strlen(link), bl;
-
-	if (!strcmp(link, shim.device))
-		return true;
-	if (!base)
-		return false;
-	bl = strlen(base);
-	return ll > bl && !strcmp(link + ll - bl, base);
-}
-
 void shim_fd_rebuild(void)
 {
-	char link[64], target[PATH_MAX];
 	struct dirent *d;
 	DIR *dir;
-	ssize_t n;
 	int fd;
 
 	dir = REAL(opendir)("/proc/self/fd");
@@ -683,14 +672,7 @@ void shim_fd_rebuild(void)
 		if (!isdigit((unsigned char)d->d_name[0]))
 			continue;
 		fd = atoi(d->d_name);
-		if (fd == REAL(dirfd)(dir))
-			continue;
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-		n = REAL(readlink)(link, target, sizeof(target) - 1);
-		if (n <= 0)
-			continue;
-		target[n] = '\0';
-		if (device_link(target))
+		if (fd != REAL(dirfd)(dir) && !shim_internal_fd(fd))
 			shim_fd_adopt(fd);
 	}
 	REAL(closedir)(dir);

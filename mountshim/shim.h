@@ -21,6 +21,7 @@
 #undef _FILE_OFFSET_BITS
 #undef _TIME_BITS
 
+#include <alloca.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -302,6 +303,23 @@ void shim_unlock(pthread_mutex_t *m, const sigset_t *old);
 int shim_cwd(char *buf, size_t size);
 void shim_cwd_init(void);
 void shim_cwd_atfork(void);
+/*
+ * The environment an exec should pass on: @envp with FUSEDEV_CWD set to
+ * the virtual cwd, or removed when there is none.  @arr has room for
+ * shim_env_count(envp) + 2 pointers, @var for PATH_MAX + 16 bytes.
+ * Returns @envp itself when nothing changes.
+ */
+size_t shim_env_count(char *const envp[]);
+char *const *shim_cwd_env(char *const envp[], char **arr, char *var,
+			  size_t size);
+#define SHIM_CWD_ENV_SIZE	(PATH_MAX + 16)
+#define SHIM_CWD_ENV(envp, out)						\
+	do {								\
+		size_t n_ = shim_env_count(envp);			\
+		char **a_ = alloca((n_ + 2) * sizeof(char *));		\
+		char *v_ = alloca(SHIM_CWD_ENV_SIZE);			\
+		(out) = shim_cwd_env((envp), a_, v_, SHIM_CWD_ENV_SIZE); \
+	} while (0)
 
 /* Resolve @path like realpath(3) into @out (PATH_MAX); 0 or -errno. */
 int shim_realpath(const char *path, char *out);

@@ -354,8 +354,15 @@ SHIM_EXPORT ssize_t splice(int in, loff_t *off_in, int out, loff_t *off_out,
 	int e = errno;
 	long r;
 
+	static bool said;
+
 	if (likely(!shim_active()))
 		return REAL(splice)(in, off_in, out, off_out, len, flags);
+	if (!said && (shim_is_device_fd(in) || shim_is_device_fd(out))) {
+		said = true;
+		SHIM_DBG(SHIM_DBG_DAEMON, "splice on the device: served with "
+			 "read/write");
+	}
 	if (shim_is_device_fd(in)) {
 		r = off_in ? -ESPIPE : splice_from_dev(in, out, off_out, len);
 	} else if (shim_is_device_fd(out)) {
@@ -916,34 +923,54 @@ static __attribute__((noreturn)) void fm_exec(char *const argv[],
 
 /* ---- exec family -------------------------------------------------------- */
 
+/*
+ * Besides fusermount, every exec passes the virtual cwd on: shells hand
+ * execve an environment of their own making, not environ.
+ */
 SHIM_EXPORT int execve(const char *path, char *const argv[],
 		       char *const envp[])
 {
+	char *const *env;
+
 	if (unlikely(is_fusermount(path)) && fm_ours(argv))
 		fm_exec(argv, envp);
-	return REAL(execve)(path, argv, envp);
+	SHIM_CWD_ENV(envp, env);
+	return REAL(execve)(path, argv, env);
 }
 
 SHIM_EXPORT int execv(const char *path, char *const argv[])
 {
+	char *const *env;
+
 	if (unlikely(is_fusermount(path)) && fm_ours(argv))
 		fm_exec(argv, environ);
-	return REAL(execv)(path, argv);
+	SHIM_CWD_ENV(environ, env);
+	if (env == environ)
+		return REAL(execv)(path, argv);
+	return REAL(execve)(path, argv, env);
 }
 
 SHIM_EXPORT int execvp(const char *file, char *const argv[])
 {
+	char *const *env;
+
 	if (unlikely(is_fusermount(file)) && fm_ours(argv))
 		fm_exec(argv, environ);
-	return REAL(execvp)(file, argv);
+	SHIM_CWD_ENV(environ, env);
+	if (env == environ)
+		return REAL(execvp)(file, argv);
+	return REAL(execvpe)(file, argv, env);
 }
 
 SHIM_EXPORT int execvpe(const char *file, char *const argv[],
 			char *const envp[])
 {
+	char *const *env;
+
 	if (unlikely(is_fusermount(file)) && fm_ours(argv))
 		fm_exec(argv, envp);
-	return REAL(execvpe)(file, argv, envp);
+	SHIM_CWD_ENV(envp, env);
+	return REAL(execvpe)(file, argv, env);
 }
 
 /* execl*: collect the list, then the v form above (or REAL's). */
@@ -1132,9 +1159,12 @@ SHIM_EXPORT int posix_spawn(pid_t *pid, const char *path,
 			    const posix_spawnattr_t *attr, char *const argv[],
 			    char *const envp[])
 {
+	char *const *env;
+
 	if (unlikely(is_fusermount(path)) && fm_ours(argv))
 		return spawn_fusermount(pid, fa, argv, envp);
-	return REAL(posix_spawn)(pid, path, fa, attr, argv, envp);
+	SHIM_CWD_ENV(envp, env);
+	return REAL(posix_spawn)(pid, path, fa, attr, argv, env);
 }
 
 SHIM_EXPORT int posix_spawnp(pid_t *pid, const char *file,
@@ -1142,9 +1172,12 @@ SHIM_EXPORT int posix_spawnp(pid_t *pid, const char *file,
 			     const posix_spawnattr_t *attr, char *const argv[],
 			     char *const envp[])
 {
+	char *const *env;
+
 	if (unlikely(is_fusermount(file)) && fm_ours(argv))
 		return spawn_fusermount(pid, fa, argv, envp);
-	return REAL(posix_spawnp)(pid, file, fa, attr, argv, envp);
+	SHIM_CWD_ENV(envp, env);
+	return REAL(posix_spawnp)(pid, file, fa, attr, argv, env);
 }
 
 void shim_daemon_atfork(void)

@@ -12,7 +12,9 @@
  *    a process's cwd, so chdir into one moves the kernel's cwd to the
  *    mount's (real) mountpoint directory and the shim remembers the
  *    rest.  getcwd answers with it, relative paths start from it, and
- *    $FUSEDEV_CWD carries it across exec.
+ *    $FUSEDEV_CWD carries it across exec: set in environ for children
+ *    started with it, and put into (or taken out of) the environment
+ *    every exec wrapper passes on, since shells build their own.
  */
 #include "shim.h"
 
@@ -857,6 +859,48 @@ SHIM_EXPORT char *get_current_dir_name(void)
 	if (likely(!have_vcwd()))
 		return REAL(get_current_dir_name)();
 	return getcwd(NULL, 0);
+}
+
+size_t shim_env_count(char *const envp[])
+{
+	size_t n = 0;
+
+	while (envp && envp[n])
+		n++;
+	return n;
+}
+
+char *const *shim_cwd_env(char *const envp[], char **arr, char *var,
+			  size_t size)
+{
+	static const char key[] = FUSEDEV_CWD_ENV "=";
+	bool stale = false;
+	size_t i, n = 0;
+	sigset_t old;
+
+	if (!shim_active())
+		return envp;
+	var[0] = '\0';
+	if (have_vcwd()) {
+		shim_lock(&cwd_lock, &old);
+		if (vcwd && sizeof(key) + strlen(vcwd) <= size) {
+			memcpy(var, key, sizeof(key) - 1);
+			strcpy(var + sizeof(key) - 1, vcwd);
+		}
+		shim_unlock(&cwd_lock, &old);
+	}
+	for (i = 0; envp && envp[i]; i++)
+		if (!strncmp(envp[i], key, sizeof(key) - 1))
+			stale = true;
+	if (!stale && !var[0])
+		return envp;
+	for (i = 0; envp && envp[i]; i++)
+		if (strncmp(envp[i], key, sizeof(key) - 1))
+			arr[n++] = envp[i];
+	if (var[0])
+		arr[n++] = var;
+	arr[n] = NULL;
+	return arr;
 }
 
 void shim_cwd_init(void)

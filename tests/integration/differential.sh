@@ -13,7 +13,9 @@
 # pass.  Transcripts and stderr are kept in $BUILD/meson-logs/integration/
 # as NAME.{kernel,emulated}.{out,err}.
 #
-# Environment: BUILD, FUSEDEV (see run-mode.sh).  Each half gets 130 s.
+# Environment: BUILD, FUSEDEV (see run-mode.sh).  Each half gets 130 s
+# and its own temporary directory, reaped after it (run-mode.sh reap):
+# no emulator, mount or directory outlives a half, even one timed out.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,9 +37,11 @@ half() {
 	shift
 	out=$logs/$name.$mode.out
 	err=$logs/$name.$mode.err
-	timeout -k 10 130 bash "$here/run-mode.sh" "$mode" "$@" \
-		>"$out" 2>"$err" </dev/null
+	base=$(mktemp -d /tmp/fusedev-it.XXXXXX) || exit 1
+	IT_TMPDIR=$base timeout -k 10 130 \
+		bash "$here/run-mode.sh" "$mode" "$@" >"$out" 2>"$err" </dev/null
 	rc=$?
+	bash "$here/run-mode.sh" reap "$base" 2>>"$err"
 	echo "== $name, $mode half: exit $rc ($out)"
 	case $rc in
 	0) ;;

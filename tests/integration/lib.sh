@@ -29,7 +29,7 @@
 #   wait_exit PID SECS       wait until PID exited; $EXIT_STATUS
 #   wait_blocked PID SECS    wait until PID sleeps (in a system call)
 #   wait_for SECS WHAT CMD...  poll CMD until it succeeds, with a deadline
-#   t 'SHELL COMMAND'        run it (timeout 60 s), print "$ command", its
+#   t 'SHELL COMMAND'        run it (timeout 30 s), print "$ command", its
 #                            output and "! exit N" plus the errno name;
 #                            sets $T_RC, $T_ERRNO
 #   expect_ok / expect_err ENAME[|ENAME...]  'SHELL COMMAND'
@@ -352,7 +352,7 @@ t() {
 	out=$W/.t.out
 	err=$W/.t.err
 	say "\$ $cmd"
-	timeout -k 2 60 bash -c "$cmd" >"$out" 2>"$err"
+	timeout -k 2 30 bash -c "$cmd" >"$out" 2>"$err"
 	T_RC=$?
 	norm <"$out"
 	T_ERRNO=
@@ -439,7 +439,7 @@ it_cleanup() {
 }
 
 it_init() {
-	W=$(mktemp -d /tmp/fusedev-it.XXXXXX) || fail "mktemp"
+	W=$(mktemp -d "${IT_TMPDIR:-/tmp}/fusedev-it.XXXXXX") || fail "mktemp"
 	export W
 	trap it_cleanup EXIT
 	trap 'exit 143' TERM
