@@ -32,7 +32,7 @@
 #define FDK_MIN_MINOR		12	/* older daemons: ECONNREFUSED */
 #define FDK_NAME_MAX		1024	/* notification names, as Linux */
 #define FDK_PAGE_SIZE		4096
-#define FDK_MAX_PAGES		128	/* 512 KiB: fits one transport chunk */
+#define FDK_MAX_PAGES		32	/* 128 KiB: one transport chunk */
 #define FDK_MAX_READAHEAD	(128 * 1024)
 #define FDK_DEFAULT_MAX_BG	12
 #define FDK_PQ_HASH_BITS	8

@@ -29,9 +29,9 @@
 #   wait_exit PID SECS       wait until PID exited; $EXIT_STATUS
 #   wait_blocked PID SECS    wait until PID sleeps (in a system call)
 #   wait_for SECS WHAT CMD...  poll CMD until it succeeds, with a deadline
-#   t 'SHELL COMMAND'        run it (timeout 30 s), print "$ command", its
-#                            output and "! exit N" plus the errno name;
-#                            sets $T_RC, $T_ERRNO
+#   t 'SHELL COMMAND'        run it (timeout 30 s, abandoned at 35 s);
+#                            print "$ command", its output and "! exit N"
+#                            plus the errno name; sets $T_RC, $T_ERRNO
 #   expect_ok / expect_err ENAME[|ENAME...]  'SHELL COMMAND'
 #   check_eq WHAT EXPECTED GOT,  check WHAT CMD...
 #   skip REASON (exit 77), fail REASON (exit 1), it_finish (exit 0 or 1)
@@ -64,6 +64,7 @@ declare -A it_dpid=()		# mountpoint -> daemon pid
 it_mnts=()			# every mountpoint ever used, for cleanup
 it_clients=()			# background client pids
 it_logs=()			# daemon logs, shown on failure
+it_probe=0			# numbers probe output files
 
 log() {
 	echo "$it_name[$IT_MODE]: $*" >&2
@@ -175,6 +176,37 @@ wait_blocked() {
 	wait_for "$2" "pid $1 to block" _blocked "$1"
 }
 
+# run_deadline SECS OUT CMD...: run CMD, stdin /dev/null, stdout to OUT,
+# stderr to OUT.err; return its status, or 124 if it still runs after
+# SECS.  A process blocked in an uninterruptible wait (a FUSE request the
+# other side never answers) outlives `timeout -k`; such a process is
+# abandoned (and logged), freed later when its connection goes.  The
+# watchdog is a subshell without children, reading a FIFO that never
+# has data, from /: killing it leaves nothing behind, not even a cwd.
+_rd_expired=0
+trap '_rd_expired=1' USR1
+run_deadline() {
+	local secs=$1 out=$2 err=$2.err pid dog me=$BASHPID rc
+
+	shift 2
+	[ "$out" = /dev/null ] && err=/dev/null
+	trap '_rd_expired=1' USR1	# again: subshells reset it
+	"$@" </dev/null >"$out" 2>"$err" &
+	pid=$!
+	_rd_expired=0
+	(cd / && read -r -t "$secs" <>"$IT_FIFO"; kill -USR1 "$me") &
+	dog=$!
+	wait "$pid"
+	rc=$?
+	if [ $_rd_expired = 1 ]; then
+		log "abandoned after ${secs}s (blocked in the kernel): $*"
+		rc=124
+	fi
+	kill -KILL "$dog" 2>/dev/null
+	wait "$dog" 2>/dev/null
+	return $rc
+}
+
 # ---- mount tables ------------------------------------------------------
 
 kernel_mounted() {
@@ -183,7 +215,7 @@ kernel_mounted() {
 
 # The emulator's published mount table lists MNT.
 emu_mounted() {
-	"$PY" "$IT_DIR/mtab.py" | grep -qxF -- "$1"
+	"$PY" "$IT_DIR/mtab.py" 2>/dev/null | grep -qxF -- "$1"
 }
 
 is_mounted() {
@@ -197,11 +229,12 @@ is_mounted() {
 # MNT answers stat with another st_dev than its parent: what a client sees
 # once the daemon serves the mount.
 dev_differs() {
-	local a b
+	local a= b= f=$W/.dev.$((++it_probe))
 
-	a=$(timeout 5 stat -c %d "$1" 2>/dev/null) || return 1
-	b=$(timeout 5 stat -c %d "$(dirname "$1")" 2>/dev/null) || return 1
-	[ "$a" != "$b" ]
+	run_deadline 5 "$f" timeout 4 stat -c %d "$1" "$(dirname "$1")" ||
+		return 1
+	{ read -r a; read -r b; } <"$f"
+	[ -n "$a" ] && [ "$a" != "$b" ]
 }
 
 _daemon_up() {
@@ -210,7 +243,6 @@ _daemon_up() {
 	if proc_gone "$pid"; then
 		wait "$pid" 2>/dev/null
 		log "daemon for $mnt exited (status $?) before mounting"
-		it_show_logs
 		fail "daemon did not mount $mnt"
 	fi
 	is_mounted "$mnt" && dev_differs "$mnt"
@@ -239,7 +271,6 @@ start_daemon() {
 			log "emulator mtab: $("$PY" "$IT_DIR/mtab.py" | tr '\n' ' ')"
 			log "stat $mnt: $(timeout 5 stat -c '%d %F' "$mnt" 2>&1)"
 		fi
-		it_show_logs
 		fail "$* did not mount $mnt within 10 s"
 	fi
 	if [ "$mode" = emulated ] && kernel_mounted "$mnt"; then
@@ -261,7 +292,7 @@ reap_daemon() {
 	[ -n "$pid" ] || return 0
 	if ! wait_exit "$pid" 5; then
 		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
+		wait_exit "$pid" 2 || return 1
 	fi
 	unset "it_dpid[$1]"
 }
@@ -269,32 +300,38 @@ reap_daemon() {
 # stop_daemon MNT: unmount with fusermount3 -u (under emulation the shim
 # turns that into an emulated unmount) and wait for the daemon to leave.
 # Returns 0 only if the unmount worked, the daemon exited by itself and
-# MNT is no longer mounted.  Whatever happens, the daemon is gone after.
+# MNT is no longer mounted.  Whatever happens, the daemon is gone after
+# (or, blocked in the kernel, abandoned to the final cleanup).
 stop_daemon() {
 	local mnt=$1 pid=${it_dpid[$1]:-} rc=0 out
 
 	STOP_STATUS=
 	[ -n "$pid" ] && kill -CONT "$pid" 2>/dev/null
-	if ! out=$(timeout -k 2 10 fusermount3 -u "$mnt" 2>&1); then
-		log "fusermount3 -u $mnt failed: $out"
+	out=$W/.stop.$((++it_probe))
+	if ! run_deadline 15 "$out" timeout -k 2 10 fusermount3 -u "$mnt"
+	then
+		log "fusermount3 -u $mnt failed: $(cat "$out.err")"
 		rc=1
 	fi
 	if [ -n "$pid" ]; then
 		if wait_exit "$pid" 10; then
 			STOP_STATUS=$EXIT_STATUS
+			unset "it_dpid[$mnt]"
 		else
 			log "daemon of $mnt still running 10 s after unmount"
 			rc=1
 			kill -TERM "$pid" 2>/dev/null
-			wait_exit "$pid" 5 || kill -KILL "$pid" 2>/dev/null
-			wait "$pid" 2>/dev/null
+			if wait_exit "$pid" 5; then
+				unset "it_dpid[$mnt]"
+			else
+				kill -KILL "$pid" 2>/dev/null
+			fi
 		fi
-		unset "it_dpid[$mnt]"
 	fi
 	if is_mounted "$mnt"; then
 		log "$mnt still mounted after stop_daemon"
 		rc=1
-		timeout -k 2 10 umount -l "$mnt" 2>/dev/null
+		run_deadline 15 /dev/null timeout -k 2 10 umount -l "$mnt"
 	fi
 	return $rc
 }
@@ -346,13 +383,18 @@ squeeze() {
 }
 export -f squeeze
 
+# t runs CMD under `timeout -k 2 30` with run_deadline T_DEADLINE.
+T_DEADLINE=35
+t_n=0
+
 t() {
 	local cmd=$1 out err
 
-	out=$W/.t.out
-	err=$W/.t.err
+	t_n=$((t_n + 1))
+	out=$W/.t.$t_n.out
+	err=$out.err
 	say "\$ $cmd"
-	timeout -k 2 30 bash -c "$cmd" >"$out" 2>"$err"
+	run_deadline $T_DEADLINE "$out" timeout -k 2 30 bash -c "$cmd"
 	T_RC=$?
 	norm <"$out"
 	T_ERRNO=
@@ -407,22 +449,25 @@ it_cleanup() {
 		kill -CONT "$pid" 2>/dev/null
 		kill -TERM "$pid" 2>/dev/null
 	done
+	# Never a blocking wait: a process stuck in the kernel on a FUSE
+	# request is abandoned here and freed when its connection goes (the
+	# emulator's end, or the kernel mount's detach).
 	for m in "${!it_dpid[@]}"; do
 		pid=${it_dpid[$m]}
-		wait_exit "$pid" 5 || kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
+		wait_exit "$pid" 5 && continue
+		kill -KILL "$pid" 2>/dev/null
+		wait_exit "$pid" 2 || log "daemon $pid of $m abandoned"
 	done
 	for pid in "${it_clients[@]}"; do
-		wait "$pid" 2>/dev/null
+		wait_exit "$pid" 2 || log "client $pid abandoned"
 	done
 	for m in "${it_mnts[@]}"; do
-		if kernel_mounted "$m"; then
-			timeout -k 2 10 fusermount3 -u -z "$m" 2>/dev/null ||
-				timeout -k 2 10 umount -l "$m" 2>/dev/null
-		fi
-		if [ "$IT_MODE" = emulated ] && emu_mounted "$m"; then
-			timeout -k 2 10 fusermount3 -u -z "$m" 2>/dev/null ||
-				timeout -k 2 10 umount -l "$m" 2>/dev/null
+		if kernel_mounted "$m" ||
+		   { [ "$IT_MODE" = emulated ] && emu_mounted "$m"; }; then
+			run_deadline 15 /dev/null \
+				timeout -k 2 10 fusermount3 -u -z "$m" ||
+			run_deadline 15 /dev/null \
+				timeout -k 2 10 umount -l "$m"
 		fi
 		if kernel_mounted "$m"; then
 			log "cannot unmount $m"
@@ -433,7 +478,8 @@ it_cleanup() {
 		it_show_logs
 	fi
 	if [ -n "$W" ] && [ $left = 0 ]; then
-		rm -rf --one-file-system "$W"
+		run_deadline 30 /dev/null \
+			timeout -k 2 20 rm -rf --one-file-system "$W"
 	fi
 	exit $rc
 }
@@ -441,6 +487,8 @@ it_cleanup() {
 it_init() {
 	W=$(mktemp -d "${IT_TMPDIR:-/tmp}/fusedev-it.XXXXXX") || fail "mktemp"
 	export W
+	IT_FIFO=$W/.watchdog
+	mkfifo "$IT_FIFO" || fail "mkfifo"
 	trap it_cleanup EXIT
 	trap 'exit 143' TERM
 	trap 'exit 130' INT

@@ -5,10 +5,17 @@
 # passthrough_ll (mirroring a fresh directory): create, copy, move, link,
 # stat, list, truncate, chmod, set times, overwrite in place, remove.
 # For passthrough_ll the source directory must end up as the mount shows.
+#
+#	t-coreutils.sh [memfs_ll] [passthrough_ll]	(default: both)
 . "$(dirname "$0")/lib.sh"
 it_init
 
-for fs in memfs_ll passthrough_ll; do
+[ $# -gt 0 ] || set -- memfs_ll passthrough_ll
+for fs in "$@"; do
+	case $fs in
+	memfs_ll | passthrough_ll) ;;
+	*) fail "unknown daemon $fs" ;;
+	esac
 	[ -x "$EX/$fs" ] || fail "$EX/$fs is not built"
 done
 
@@ -78,36 +85,48 @@ for root, dirs, files in sorted(os.walk(\".\")):
 	expect_ok 'find . | sort'
 }
 
-say "=== memfs_ll"
-mkdir "$W/mnt-memfs" || fail "mkdir"
-start_daemon "$IT_MODE" "$W/mnt-memfs" "$EX/memfs_ll" -f "$W/mnt-memfs"
-cd "$W/mnt-memfs" || fail "cd into memfs_ll"
-scenario
-cd "$W" || fail "cd"
-stop_daemon "$W/mnt-memfs"
-check "clean unmount of memfs_ll" test $? = 0
-say "unmounted, daemon exit status $STOP_STATUS"
+# memfs_ll: the scenario in its root.
+run_memfs() {
+	say "=== memfs_ll"
+	mkdir "$W/mnt-memfs" || fail "mkdir"
+	start_daemon "$IT_MODE" "$W/mnt-memfs" "$EX/memfs_ll" -f "$W/mnt-memfs"
+	cd "$W/mnt-memfs" || fail "cd into memfs_ll"
+	scenario
+	cd "$W" || fail "cd"
+	stop_daemon "$W/mnt-memfs"
+	check "clean unmount of memfs_ll" test $? = 0
+	say "unmounted, daemon exit status $STOP_STATUS"
+}
 
-say "=== passthrough_ll"
-mkdir "$W/mnt-pt" "$W/src" || fail "mkdir"
-start_daemon "$IT_MODE" "$W/mnt-pt" "$EX/passthrough_ll" -f \
-	-o source="$W/src" "$W/mnt-pt"
-cd "$W/mnt-pt" || fail "cd into passthrough_ll"
-scenario
-# Leave something behind and look at it from both sides.
-expect_ok 'mkdir -p keep/sub && cp "$W/data.bin" keep/sub/data && ln -s sub/data keep/l && echo kept > keep/note'
-check_eq "source tree as the mount shows it" "$(find . | sort)" \
-	"$(cd "$W/src" && find . | sort)"
-check_eq "sha256 of data in the source" "$data_sum" \
-	"$(sha256sum <"$W/src/keep/sub/data" | cut -d' ' -f1)"
-check_eq "note in the source" kept "$(cat "$W/src/keep/note")"
-check_eq "symlink in the source" sub/data "$(readlink "$W/src/keep/l")"
-cd "$W" || fail "cd"
-echo "made in the source" >"$W/src/keep/outside"
-expect_ok 'cat mnt-pt/keep/outside && find mnt-pt | sort'
-stop_daemon "$W/mnt-pt"
-check "clean unmount of passthrough_ll" test $? = 0
-say "unmounted, daemon exit status $STOP_STATUS"
-expect_ok 'find src | sort'
+# passthrough_ll of $W/src: the scenario, then both sides compared.
+run_passthrough() {
+	say "=== passthrough_ll"
+	mkdir "$W/mnt-pt" "$W/src" || fail "mkdir"
+	start_daemon "$IT_MODE" "$W/mnt-pt" "$EX/passthrough_ll" -f \
+		-o source="$W/src" "$W/mnt-pt"
+	cd "$W/mnt-pt" || fail "cd into passthrough_ll"
+	scenario
+	# Leave something behind and look at it from both sides.
+	expect_ok 'mkdir -p keep/sub && cp "$W/data.bin" keep/sub/data && ln -s sub/data keep/l && echo kept > keep/note'
+	check_eq "source tree as the mount shows it" "$(find . | sort)" \
+		"$(cd "$W/src" && find . | sort)"
+	check_eq "sha256 of data in the source" "$data_sum" \
+		"$(sha256sum <"$W/src/keep/sub/data" | cut -d' ' -f1)"
+	check_eq "note in the source" kept "$(cat "$W/src/keep/note")"
+	check_eq "symlink in the source" sub/data "$(readlink "$W/src/keep/l")"
+	cd "$W" || fail "cd"
+	echo "made in the source" >"$W/src/keep/outside"
+	expect_ok 'cat mnt-pt/keep/outside && find mnt-pt | sort'
+	stop_daemon "$W/mnt-pt"
+	check "clean unmount of passthrough_ll" test $? = 0
+	say "unmounted, daemon exit status $STOP_STATUS"
+	expect_ok 'find src | sort'
+}
 
+for fs in "$@"; do
+	case $fs in
+	memfs_ll) run_memfs ;;
+	passthrough_ll) run_passthrough ;;
+	esac
+done
 it_finish

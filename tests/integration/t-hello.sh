@@ -4,10 +4,13 @@
 # hello (high-level API) and hello_ll (low-level API): list the mount,
 # read the file, stat it, and fail to write: the file is 0444 and the
 # daemons implement no writing at all.
+#
+#	t-hello.sh [DAEMON]...		(default: hello hello_ll)
 . "$(dirname "$0")/lib.sh"
 it_init
 
-for fs in hello hello_ll; do
+[ $# -gt 0 ] || set -- hello hello_ll
+for fs in "$@"; do
 	[ -x "$EX/$fs" ] || fail "$EX/$fs is not built"
 	mkdir "$W/mnt-$fs" || fail "mkdir"
 	say "=== $fs"

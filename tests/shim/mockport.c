@@ -361,7 +361,7 @@ static void *server(void *arg)
 	struct pollfd pfd[64];
 	struct conn conns[64];
 	static char msg[FDP_MSG_MAX];
-	int nc = 0, i;
+	int nc = 0, polled, i;
 	ssize_t n;
 
 	for (;;) {
@@ -376,6 +376,7 @@ static void *server(void *arg)
 				continue;
 			return NULL;
 		}
+		polled = nc;
 		if (pfd[0].revents & POLLIN) {
 			int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
@@ -388,7 +389,7 @@ static void *server(void *arg)
 				close(fd);
 			}
 		}
-		for (i = nc - 1; i >= 0; i--) {
+		for (i = polled - 1; i >= 0; i--) {
 			if (!pfd[i + 1].revents)
 				continue;
 			n = recv(conns[i].fd, msg, sizeof(msg), 0);
