@@ -64,6 +64,27 @@ static void dev_unhash(struct emu_dev *dev)
 	}
 }
 
+/* At exit, after the transport is gone: no replies are possible. */
+void dev_free_all(void)
+{
+	size_t k;
+
+	for (k = 0; k < DEV_HASH_SIZE; k++) {
+		while (dev_hash[k]) {
+			struct emu_dev *d = dev_hash[k];
+
+			dev_hash[k] = d->hnext;
+			while (!list_empty(&d->readers)) {
+				struct list_head *e = d->readers.next;
+
+				list_del_init(e);
+				free(list_entry(e, struct dev_waiter, entry));
+			}
+			free(d);
+		}
+	}
+}
+
 void emu_cred_from_req(fuse_req_t req, struct emu_cred *cred)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
@@ -97,11 +118,21 @@ void devop_open(fuse_req_t req, struct fuse_file_info *fi)
 	emu_cred_from_req(req, &dev->opener);
 	dev->hnext = dev_hash[dev->key % DEV_HASH_SIZE];
 	dev_hash[dev->key % DEV_HASH_SIZE] = dev;
+	/*
+	 * FOPEN_STREAM, which libfuse 3.14's fuse_file_info cannot say:
+	 * no file position at all, so threads of a daemon sharing one fd
+	 * do not serialise on its position lock (FMODE_ATOMIC_POS of a
+	 * regular file), and every read() and write() starts at offset 0.
+	 */
+	struct fuse_open_out out = {
+		.fh = (uintptr_t)dev,
+		.open_flags = FOPEN_DIRECT_IO | FOPEN_NONSEEKABLE |
+			      FOPEN_STREAM,
+	};
+	struct iovec iov = { &out, sizeof(out) };
+
 	fi->fh = (uintptr_t)dev;
-	fi->direct_io = 1;
-	fi->nonseekable = 1;
-	fi->keep_cache = 0;
-	if (fuse_reply_open(req, fi) == -ENOENT) {
+	if (fuse_reply_iov(req, &iov, 1) == -ENOENT) {
 		/* The opener was interrupted: no release will come. */
 		dev_unhash(dev);
 		free(dev);

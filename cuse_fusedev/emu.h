@@ -50,6 +50,7 @@ int loop_add_fd(int fd, unsigned int events, loop_fd_cb cb, void *data);
 void loop_del_fd(int fd);
 /* Run the loop until loop_stop(). */
 int loop_run(void);
+void loop_drain(void);
 void loop_stop(void);
 uint64_t loop_now_ns(void);
 /* Run @fn(@data) from the loop, after the current callback returns. */
@@ -95,6 +96,7 @@ struct emu_dev {
 };
 
 struct emu_dev *dev_find(uint64_t key);
+void dev_free_all(void);
 uint64_t emu_random64(void);
 
 /* The transport-neutral device operations.  @req is the transport's
@@ -209,6 +211,7 @@ struct vfile {
 /* vfs.c */
 int vfs_init(void);
 void vfs_shutdown(void);
+void vfs_free_all(void);
 int vfs_mount(const struct emu_cred *cred, struct emu_dev *dev,
 	      const char *fstype, const char *source, const char *target,
 	      const char *data, unsigned long mountflags);
@@ -227,6 +230,7 @@ void vfs_publish_mtab(void);
 
 /* file.c */
 struct vfile *vfile_find(uint64_t key);
+void vfile_free_all(void);
 void vfile_get(struct vfile *f);
 void vfile_put(struct vfile *f);
 /* Device-path I/O of a bound client fd, in a fiber. */
@@ -248,5 +252,6 @@ int vfs_request(struct vmount *m, const struct emu_cred *cred,
 
 int port_start(const char *path);
 void port_stop(void);
+void port_exit(void);
 
 #endif /* CUSE_FUSEDEV_EMU_H */

@@ -48,6 +48,24 @@ static void vfile_unhash(struct vfile *f)
 	}
 }
 
+/* At exit: the connections are gone, nothing is sent. */
+void vfile_free_all(void)
+{
+	size_t k;
+
+	for (k = 0; k < VFILE_HASH; k++) {
+		while (vfile_hash[k]) {
+			struct vfile *f = vfile_hash[k];
+
+			vfile_hash[k] = f->hnext;
+			vinode_put(f->inode);
+			f->m->nfiles--;
+			free(f->path);
+			free(f);
+		}
+	}
+}
+
 void vfile_get(struct vfile *f)
 {
 	f->refs++;

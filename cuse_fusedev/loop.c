@@ -27,6 +27,7 @@
 #define FIBER_POOL_MAX	64
 
 struct watch {
+	struct list_head entry;		/* all_watches, until freed */
 	int fd;
 	unsigned int events;
 	loop_fd_cb cb;
@@ -52,6 +53,7 @@ struct fiber {
 };
 
 static struct io_uring ring;
+static struct list_head all_watches = LIST_HEAD_INIT(all_watches);
 static struct watch **watches;
 static size_t nwatches;
 static bool stopping;
@@ -82,9 +84,31 @@ int loop_init(void)
 	return 0;
 }
 
+static void watch_free(struct watch *w)
+{
+	list_del_init(&w->entry);
+	free(w);
+}
+
+/* Also frees the watches whose last completion never came. */
 void loop_exit(void)
 {
+	struct list_head *pos, *tmp;
+
 	io_uring_queue_exit(&ring);
+	list_for_each_safe(pos, tmp, &all_watches)
+		watch_free(list_entry(pos, struct watch, entry));
+	free(watches);
+	watches = NULL;
+	nwatches = 0;
+	while (!list_empty(&pool)) {
+		struct fiber *f = list_first_entry(&pool, struct fiber, entry);
+
+		list_del_init(&f->entry);
+		munmap(f->stack, FIBER_STACK);
+		free(f);
+	}
+	npool = 0;
 }
 
 static struct io_uring_sqe *get_sqe(void)
@@ -131,6 +155,7 @@ int loop_add_fd(int fd, unsigned int events, loop_fd_cb cb, void *data)
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
+	list_add_tail(&w->entry, &all_watches);
 	w->fd = fd;
 	w->events = events;
 	w->cb = cb;
@@ -285,6 +310,12 @@ static void run_pending(void)
 	}
 }
 
+/* After loop_run: let woken fibers and deferred work finish. */
+void loop_drain(void)
+{
+	run_pending();
+}
+
 int loop_run(void)
 {
 	struct io_uring_cqe *cqe;
@@ -309,7 +340,7 @@ int loop_run(void)
 				continue;
 			if (w->dead) {
 				if (!more)
-					free(w);
+					watch_free(w);
 				continue;
 			}
 			if (!more && res >= 0 && watches[w->fd] == w)

@@ -268,6 +268,12 @@ int main(int argc, char **argv)
 	status = r < 0 ? 1 : 0;
 	vfs_shutdown();
 	port_stop();
+	loop_drain();
+	port_exit();
+	vfs_free_all();
+	transport_stop();
+	dev_free_all();
+	goto out_loop;
 out_transport:
 	transport_stop();
 out_loop:

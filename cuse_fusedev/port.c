@@ -27,6 +27,7 @@
 #define OP_BUF_SIZE		(2 * FDP_MSG_MAX)
 
 struct pclient {
+	struct list_head entry;		/* clients */
 	int fd;
 	struct emu_cred cred;
 	unsigned int inflight;
@@ -47,6 +48,7 @@ struct pop {
 };
 
 static int listen_fd = -1;
+static struct list_head clients = LIST_HEAD_INIT(clients);
 static void client_drain(struct pclient *c);
 static void client_resume(void *data);
 static char port_path[FUSEDEV_PATH_MAX];
@@ -79,6 +81,7 @@ static void client_put(struct pclient *c)
 {
 	if (--c->refs)
 		return;
+	list_del_init(&c->entry);
 	free(c);
 }
 
@@ -399,6 +402,7 @@ static void listen_ready(void *data, int revents)
 		}
 		c->fd = fd;
 		c->refs = 1;
+		list_add_tail(&c->entry, &clients);
 		c->cred.uid = uc.uid;
 		c->cred.gid = uc.gid;
 		c->cred.pid = uc.pid;
@@ -406,6 +410,7 @@ static void listen_ready(void *data, int revents)
 		list_init(&c->ops);
 		if (loop_add_fd(fd, POLLIN, client_ready, c) < 0) {
 			close(fd);
+			list_del_init(&c->entry);
 			free(c);
 			continue;
 		}
@@ -439,10 +444,26 @@ int port_start(const char *path)
 
 void port_stop(void)
 {
+	struct list_head *pos, *tmp;
+
+	list_for_each_safe(pos, tmp, &clients)
+		client_dead(list_entry(pos, struct pclient, entry));
 	if (listen_fd < 0)
 		return;
 	loop_del_fd(listen_fd);
 	close(listen_fd);
 	listen_fd = -1;
 	unlink(port_path);
+}
+
+/* After the last fibers ran: the buffer pool. */
+void port_exit(void)
+{
+	while (!list_empty(&buf_pool)) {
+		struct list_head *e = buf_pool.next;
+
+		list_del_init(e);
+		free(e);
+	}
+	npool = 0;
 }

@@ -251,6 +251,7 @@ static int fusefile_start(void)
 		return -errno;
 	session = fuse_session_new(&args, &fusefile_ops, sizeof(fusefile_ops),
 				   NULL);
+	fuse_opt_free_args(&args);
 	if (!session)
 		return -EIO;
 	if (fuse_session_mount(session, fusefile_mnt) != 0) {

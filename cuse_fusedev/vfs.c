@@ -1268,6 +1268,7 @@ int vfs_umount(const struct emu_cred *cred, const char *target, int flags)
 	return 0;
 }
 
+/* Abort every connection; the loop has stopped, so nothing waits. */
 void vfs_shutdown(void)
 {
 	struct list_head *pos, *tmp;
@@ -1276,7 +1277,27 @@ void vfs_shutdown(void)
 		struct vmount *m = list_entry(pos, struct vmount, entry);
 
 		m->detached = true;
+		m->finished = true;
 		fdk_abort_conn(&m->fc);
 	}
 	vfs_publish_mtab();
+}
+
+/* After the last loop run: free what is left. */
+void vfs_free_all(void)
+{
+	struct list_head *pos, *tmp;
+
+	vfile_free_all();
+	list_for_each_safe(pos, tmp, &mounts) {
+		struct vmount *m = list_entry(pos, struct vmount, entry);
+
+		forget_all(m);
+		list_del_init(&m->entry);
+		fdk_conn_destroy(&m->fc);
+		vmount_free(m);
+	}
+	if (mtab)
+		munmap(mtab, sizeof(*mtab));
+	mtab = NULL;
 }

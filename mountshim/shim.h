@@ -102,7 +102,7 @@ void __chk_fail(void) __attribute__((noreturn));
 	X(close) X(close_range) X(closefrom) X(dup) X(dup2) X(dup3)	\
 	X(fcntl) X(fcntl64) X(ioctl) X(flock) X(lockf) X(lockf64)	\
 	X(pread) X(pread64) X(pwrite) X(pwrite64) X(__pread_chk)	\
-	X(__pread64_chk) X(lseek) X(lseek64) X(readv) X(writev)		\
+	X(__pread64_chk) X(lseek) X(lseek64) X(readv) X(writev) X(write) \
 	X(preadv) X(preadv64) X(pwritev) X(pwritev64) X(preadv2)	\
 	X(preadv64v2) X(pwritev2) X(pwritev64v2) X(copy_file_range)	\
 	X(sendfile) X(sendfile64) X(mmap) X(mmap64) X(recvmsg)		\
@@ -270,7 +270,7 @@ bool shim_have_mounts(void);
 struct shim_fdinfo {
 	uint64_t open_key;
 	int flags;			/* open flags as recorded */
-	char *path;			/* caller's buffer (PATH_MAX) or NULL */
+	char *path;			/* caller's PATH_MAX buffer, or NULL */
 };
 
 /* Is @fd an emulated client fd?  Fills @fi (path only if fi->path). */

@@ -178,12 +178,12 @@ SHIM_EXPORT int name(int dirfd, const char *path, int flags)		\
 		      shim_client_open(&rt, flags, 0));			\
 }
 
+#define CREAT_FLAGS	(O_CREAT | O_WRONLY | O_TRUNC)
 #define WRAP_CREAT(name)						\
 SHIM_EXPORT int name(const char *path, mode_t mode)			\
 {									\
 	SHIM_PATHCALL(int, AT_FDCWD, path, REAL(name)(rt.path, mode),	\
-		      shim_client_open(&rt, O_CREAT | O_WRONLY | O_TRUNC,	\
-				       mode));				\
+		      shim_client_open(&rt, CREAT_FLAGS, mode));	\
 }
 
 WRAP_OPEN(open)
@@ -404,13 +404,13 @@ ssize_t shim_client_pread(uint64_t key, void *buf, size_t n, int64_t off)
 
 	while (done < n) {
 		size_t chunk = n - done, got = 0;
+		int64_t at = off < 0 ? -1 : off + (int64_t)done;
 		long r;
 
 		if (chunk > FDP_IO_MAX)
 			chunk = FDP_IO_MAX;
-		r = shim_op_file(FDP_OP_PREAD, key, off < 0 ? -1 : off + (int64_t)done,
-				 chunk, 0, 0, NULL, 0, (char *)buf + done, chunk,
-				 &got);
+		r = shim_op_file(FDP_OP_PREAD, key, at, chunk, 0, 0, NULL, 0,
+				 (char *)buf + done, chunk, &got);
 		if (r < 0)
 			return done ? (ssize_t)done : r;
 		done += got;
@@ -428,13 +428,14 @@ static ssize_t client_pwrite(uint64_t key, const void *buf, size_t n,
 	while (done < n) {
 		struct fdp_size_out o = { 0 };
 		size_t chunk = n - done, got = 0;
+		int64_t at = off < 0 ? -1 : off + (int64_t)done;
 		long r;
 
 		if (chunk > FDP_IO_MAX)
 			chunk = FDP_IO_MAX;
-		r = shim_op_file(FDP_OP_PWRITE, key, off < 0 ? -1 : off + (int64_t)done,
-				 chunk, 0, 0, (const char *)buf + done, chunk,
-				 &o, sizeof(o), &got);
+		r = shim_op_file(FDP_OP_PWRITE, key, at, chunk, 0, 0,
+				 (const char *)buf + done, chunk, &o, sizeof(o),
+				 &got);
 		if (r == 0 && got < sizeof(o))
 			r = -EIO;
 		if (r < 0)

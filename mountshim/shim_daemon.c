@@ -225,6 +225,20 @@ SHIM_EXPORT int ioctl(int fd, unsigned long req, ...)
 	return REAL(ioctl)(fd, req, arg);
 }
 
+/*
+ * A zero-length write() to the device never reaches the emulator: the
+ * kernel's FUSE/CUSE file layer returns 0 for it.  Linux's /dev/fuse
+ * says EINVAL (shorter than fuse_out_header), so say it here.
+ */
+SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t count)
+{
+	if (unlikely(!count) && shim_is_device_fd(fd)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return REAL(write)(fd, buf, count);
+}
+
 /* ---- splice ------------------------------------------------------------- */
 
 struct splice_buf {
@@ -446,7 +460,7 @@ static int fm_parse(struct fm_args *a, char *const argv[], bool report)
 		if (dashdash || s[0] != '-' || !s[1]) {
 			if (a->mnt) {
 				if (report)
-					fm_err(a, "extra arguments after the mountpoint");
+					fm_err(a, "too many arguments");
 				return -1;
 			}
 			a->mnt = s;
@@ -483,7 +497,7 @@ static int fm_parse(struct fm_args *a, char *const argv[], bool report)
 						a->opts = argv[++i];
 					} else {
 						if (report)
-							fm_err(a, "option requires an argument -- 'o'");
+							fm_err(a, "-o needs an argument");
 						return -1;
 					}
 					break;
@@ -504,7 +518,7 @@ static int fm_parse(struct fm_args *a, char *const argv[], bool report)
 					break;
 				default:
 					if (report)
-						fm_err(a, "invalid option -- '%c'",
+						fm_err(a, "invalid option -%c",
 						       *s);
 					return -1;
 				}
@@ -811,8 +825,9 @@ static int fm_do_mount(const struct fm_args *a, char *const envp[])
 		fm_err(a, "%s is not the emulated device", shim.device);
 		return 1;
 	}
-	snprintf(data, sizeof(data), "fd=%d,rootmode=%o,user_id=%u,group_id=%u%s",
-		 devfd, S_IFDIR, getuid(), getgid(), m.kopts);
+	snprintf(data, sizeof(data),
+		 "fd=%d,rootmode=%o,user_id=%u,group_id=%u%s", devfd, S_IFDIR,
+		 getuid(), getgid(), m.kopts);
 
 	if (a->sync_init) {
 		/* fd first; mount when the caller says so; report back */
@@ -1032,7 +1047,12 @@ struct glibc_spawn_action {
 	union {
 		struct { int fd; } close_action;
 		struct { int fd; int newfd; } dup2_action;
-		struct { int fd; char *path; int oflag; mode_t mode; } open_action;
+		struct {
+			int fd;
+			char *path;
+			int oflag;
+			mode_t mode;
+		} open_action;
 		struct { char *path; } chdir_action;
 		struct { int fd; } fchdir_action;
 		struct { int from; } closefrom_action;

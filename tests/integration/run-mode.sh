@@ -22,8 +22,8 @@
 # scenario's temporary files go under BASE.
 #
 # Environment: BUILD (meson build directory) and FUSEDEV (its
-# cuse_fusedev/fusedev); either is derived from the other.  Exit status
-# is SCRIPT's (77 skip).
+# cuse_fusedev/fusedev); either is derived from the other.  IT_TRACE=1
+# runs SCRIPT with bash -x.  Exit status is SCRIPT's (77 skip).
 set -u
 
 skip() {
@@ -113,9 +113,10 @@ fi
 export IT_TMPDIR IT_MODE=$mode
 
 if [ $mode = kernel ]; then
-	bash "$script" "$@"
+	bash ${IT_TRACE:+-x} "$script" "$@"
 else
 	# A caller's emulator would be shared; each run gets its own.
 	mkdir -p "$IT_TMPDIR/emu" || exit 1
-	FUSEDEV_DIR=$IT_TMPDIR/emu "$FUSEDEV" run -- bash "$script" "$@"
+	FUSEDEV_DIR=$IT_TMPDIR/emu "$FUSEDEV" run -- \
+		bash ${IT_TRACE:+-x} "$script" "$@"
 fi

@@ -7,7 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 it_init
 
-command -v bindfs >/dev/null || skip "bindfs is not installed (apt-get install bindfs)"
+command -v bindfs >/dev/null ||
+	skip "bindfs is not installed (apt-get install bindfs)"
 
 mkdir -p "$W/src/sub" "$W/mnt" || fail "mkdir"
 echo "from the source" >"$W/src/sub/orig"

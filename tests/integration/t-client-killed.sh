@@ -38,7 +38,8 @@ touch "$W/go"
 wait_for 10 "the client to start reading" grep -q reading "$W/reader.out" ||
 	fail "the client did not start reading"
 wait_blocked "$reader" 10 || fail "the client did not block"
-check "client still waiting for its read" test -z "$(grep read "$W/reader.out" | grep -v reading)"
+check "client still waiting for its read" \
+	test -z "$(grep read "$W/reader.out" | grep -v reading)"
 say "client blocked in read on the stopped daemon"
 
 kill -KILL "$reader"

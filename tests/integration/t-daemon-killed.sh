@@ -53,7 +53,8 @@ t0=$(now_ms)
 kill_daemon "$W/a" KILL
 for c in lookup open; do
 	pid=${c}_pid
-	wait_exit "${!pid}" 5 || fail "$c client still blocked 5 s after the daemon was killed"
+	wait_exit "${!pid}" 5 ||
+		fail "$c client still blocked 5 s after the daemon was killed"
 	ms=$(($(now_ms) - t0))
 	res=$(grep -v calling "$W/$c.out")
 	say "$c client: $res"

@@ -546,6 +546,14 @@ static int client(void)
 	CHECK(fstatat(dfd, "real/target.txt", &st, 0) == 0 &&
 	      st.st_dev != MOCK_DEV, "fstatat real file");
 	close(dfd);
+	/* a real dirfd that is no ancestor of the mount: the fast answer */
+	snprintf(p, sizeof(p), "%s/real", dir);
+	dfd = open(p, O_RDONLY | O_DIRECTORY);
+	CHECK(dfd >= 0 && fstatat(dfd, "target.txt", &st, 0) == 0 &&
+	      st.st_size == 5 && st.st_dev != MOCK_DEV, "fstatat other dirfd");
+	CHECK(fstatat(dfd, "../mnt/file", &st, 0) == 0 && st.st_ino == 2 &&
+	      st.st_dev == MOCK_DEV, "fstatat other dirfd, up and in");
+	close(dfd);
 
 	/* FDP_EXTERNAL: the walk left the mount */
 	snprintf(p, sizeof(p), "%s/out/target.txt", mnt);

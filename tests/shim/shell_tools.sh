@@ -52,7 +52,8 @@ check "tar x" tar -C "$mnt/x" -xf "$src/t.tar"
 check "tar round trip" diff -r "$mnt/tree" "$mnt/x/tree"
 check "cp -a out" cp -a "$mnt/tree" "$src/back"
 check "diff back" diff -r "$mnt/tree" "$src/back"
-check "cd + relative" sh -c "cd '$mnt/tree/a' && test \"\$(cat one)\" = uno && test \"\$(pwd -P)\" = '$mnt/tree/a'"
+check "cd + relative" sh -c "cd '$mnt/tree/a' &&
+	test \"\$(cat one)\" = uno && test \"\$(pwd -P)\" = '$mnt/tree/a'"
 check "dd" dd if=/dev/zero of="$mnt/zero" bs=64k count=16 status=none
 check "dd size" sh -c "test \$(stat -c %s '$mnt/zero') = 1048576"
 check "truncate" truncate -s 10 "$mnt/zero"
