@@ -1177,6 +1177,8 @@ static void forget_all(struct vmount *m)
 			free(d);
 		}
 	}
+	if (m->root)
+		m->root->refs--;	/* the mount's own reference */
 	for (k = 0; k < m->itab_size; k++) {
 		while (m->itab[k]) {
 			struct vinode *in = m->itab[k];

@@ -2018,6 +2018,13 @@ static void t_forget_request_ratio(struct dt *dt)
 	char name[16];
 	int i;
 
+	/* A sleeping caller's request reaches an emulator under valgrind
+	 * only some time later; the test cannot see when.  The ratio itself
+	 * is also checked by the unit suite (fdk-read-order). */
+	if (getenv("FUSEDEV_EMULATOR_WRAPPER")) {
+		dt_skip("timing-dependent with the emulator under a checker");
+		return;
+	}
 	dt->want_flags = FUSE_PARALLEL_DIROPS;
 	dt_start(dt, 15, DT_MAX_WRITE);
 	caller_start(dt, &c[0], call_stat_many, mp(dt, "f"), NF, 0);

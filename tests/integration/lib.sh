@@ -29,9 +29,12 @@
 #   wait_exit PID SECS       wait until PID exited; $EXIT_STATUS
 #   wait_blocked PID SECS    wait until PID sleeps (in a system call)
 #   wait_for SECS WHAT CMD...  poll CMD until it succeeds, with a deadline
+#   in_dir DIR               where t and q run (the script never enters
+#                            a mount itself); $W at first
 #   t 'SHELL COMMAND'        run it (timeout 30 s, abandoned at 35 s);
 #                            print "$ command", its output and "! exit N"
 #                            plus the errno name; sets $T_RC, $T_ERRNO
+#   q 'SHELL COMMAND'        the same, silent; prints its output
 #   expect_ok / expect_err ENAME[|ENAME...]  'SHELL COMMAND'
 #   check_eq WHAT EXPECTED GOT,  check WHAT CMD...
 #   skip REASON (exit 77), fail REASON (exit 1), it_finish (exit 0 or 1)
@@ -229,7 +232,7 @@ is_mounted() {
 # MNT answers stat with another st_dev than its parent: what a client sees
 # once the daemon serves the mount.
 dev_differs() {
-	local a= b= f=$W/.dev.$((++it_probe))
+	local a= b= f=$IT_RUN/dev.$((++it_probe))
 
 	run_deadline 5 "$f" timeout 4 stat -c %d "$1" "$(dirname "$1")" ||
 		return 1
@@ -258,7 +261,7 @@ start_daemon() {
 	[ "$mode" = "$IT_MODE" ] ||
 		fail "start_daemon $mode in a $IT_MODE run"
 	[ -z "${it_dpid[$mnt]:-}" ] || fail "$mnt already has a daemon"
-	log=$W/daemon.${#it_logs[@]}.log
+	log=$IT_RUN/daemon.${#it_logs[@]}.log
 	it_logs+=("$log")
 	it_mnts+=("$mnt")
 	echo "## $*" >"$log"
@@ -307,7 +310,7 @@ stop_daemon() {
 
 	STOP_STATUS=
 	[ -n "$pid" ] && kill -CONT "$pid" 2>/dev/null
-	out=$W/.stop.$((++it_probe))
+	out=$IT_RUN/stop.$((++it_probe))
 	if ! run_deadline 15 "$out" timeout -k 2 10 fusermount3 -u "$mnt"
 	then
 		log "fusermount3 -u $mnt failed: $(cat "$out.err")"
@@ -383,18 +386,39 @@ squeeze() {
 }
 export -f squeeze
 
-# t runs CMD under `timeout -k 2 30` with run_deadline T_DEADLINE.
+# t and q run their commands in $T_CWD (in_dir DIR), under `timeout -k 2
+# 30` and run_deadline T_DEADLINE.  The script itself never enters a
+# mount nor reads from one: a call the daemon (or the emulator) never
+# answers would block the script's shell beyond any deadline.
 T_DEADLINE=35
+T_CWD=
+export T_CWD
 t_n=0
+
+in_dir() {
+	T_CWD=$1
+}
+
+# q 'SHELL COMMAND': its output, for a check; nothing in the transcript.
+q() {
+	local f=$IT_RUN/q.$BASHPID.$RANDOM
+
+	run_deadline $T_DEADLINE "$f" timeout -k 2 30 bash -c \
+		"cd \"\$T_CWD\" || exit 125
+$1"
+	cat "$f"
+}
 
 t() {
 	local cmd=$1 out err
 
 	t_n=$((t_n + 1))
-	out=$W/.t.$t_n.out
+	out=$IT_RUN/t.$t_n.out
 	err=$out.err
 	say "\$ $cmd"
-	run_deadline $T_DEADLINE "$out" timeout -k 2 30 bash -c "$cmd"
+	run_deadline $T_DEADLINE "$out" timeout -k 2 30 bash -c \
+		"cd \"\$T_CWD\" || exit 125
+$cmd"
 	T_RC=$?
 	norm <"$out"
 	T_ERRNO=
@@ -487,7 +511,12 @@ it_cleanup() {
 it_init() {
 	W=$(mktemp -d "${IT_TMPDIR:-/tmp}/fusedev-it.XXXXXX") || fail "mktemp"
 	export W
-	IT_FIFO=$W/.watchdog
+	T_CWD=$W
+	# The harness's own files, apart: $W holds only what the scenario
+	# makes, the same in both modes (ls -la shows its size and links).
+	IT_RUN=$W/.it
+	mkdir "$IT_RUN" || fail "mkdir $IT_RUN"
+	IT_FIFO=$IT_RUN/watchdog
 	mkfifo "$IT_FIFO" || fail "mkfifo"
 	trap it_cleanup EXIT
 	trap 'exit 143' TERM

@@ -19,7 +19,7 @@ sys.stdout.buffer.write(random.Random(2).randbytes(3 << 20))' \
 data_sum=$(sha256sum <"$W/data.bin" | cut -d' ' -f1)
 
 start_daemon "$IT_MODE" "$W/mnt" bindfs -f --no-allow-other "$W/src" "$W/mnt"
-cd "$W/mnt" || fail "cd into the mount"
+in_dir "$W/mnt"
 
 expect_ok 'ls -la --time-style=+ . sub | squeeze | grep -v "^total"'
 expect_ok 'cat sub/orig'
@@ -44,10 +44,10 @@ expect_err ENOTEMPTY 'rmdir new'
 expect_ok 'rm -r new && rm copy sub/later'
 check "removal seen in the source" test ! -e "$W/src/new" -a ! -e "$W/src/copy"
 expect_ok 'find . | sort'
-check_eq "source tree as the mount shows it" "$(find . | sort)" \
+check_eq "source tree as the mount shows it" "$(q 'find . | sort')" \
 	"$(cd "$W/src" && find . | sort)"
 
-cd "$W" || fail "cd"
+in_dir "$W"
 stop_daemon "$W/mnt"
 check "clean unmount of bindfs" test $? = 0
 say "unmounted, daemon exit status $STOP_STATUS"

@@ -42,7 +42,7 @@ scenario() {
 	expect_ok 'cp "$W/data.bin" a/big'
 	expect_ok 'sha256sum a/big'
 	check_eq "sha256 of the copy" "$data_sum" \
-		"$(sha256sum <a/big | cut -d' ' -f1)"
+		"$(q "sha256sum <a/big | cut -d' ' -f1")"
 	expect_ok 'cmp "$W/data.bin" a/big'
 	expect_ok 'cp a/big a/b/big2 && cmp a/big a/b/big2 && rm a/b/big2'
 	expect_ok 'mv a/b/file a/b/c/moved'
@@ -53,7 +53,7 @@ scenario() {
 	expect_ok 'readlink a/link'
 	expect_ok 'cat a/link'
 	expect_ok 'ln a/b/c/moved hard'
-	check_eq "link count after ln" 2 "$(stat -c %h hard)"
+	check_eq "link count after ln" 2 "$(q 'stat -c %h hard')"
 	expect_ok "stat -c '%s %h %F %a %n' a a/b a/b/c a/b/c/moved hard a/link a/empty big"
 	expect_ok "stat -L -c '%s %h %F %a %n' a/link"
 	expect_ok 'find . | sort'
@@ -64,7 +64,7 @@ scenario() {
 	expect_ok 'truncate -s 0 big && stat -c %s big'
 	expect_ok "chmod 600 hard && chmod 751 a/b && stat -c '%a %n' hard a/b a/b/c/moved"
 	expect_ok "touch -d '2020-01-01 00:00:00' a/b/c/moved && stat -c %Y a/b/c/moved"
-	check_eq "mtime set by touch -d" 1577836800 "$(stat -c %Y hard)"
+	check_eq "mtime set by touch -d" 1577836800 "$(q 'stat -c %Y hard')"
 	expect_ok 'touch -m -d @1000000000 a/empty && stat -c %Y a/empty'
 	expect_ok 'dd if=/dev/zero of=hard bs=1k count=4 seek=10 conv=notrunc status=none && stat -c %s hard && sha256sum hard'
 	expect_ok 'printf abc | dd of=a/link bs=1 seek=2 conv=notrunc status=none && od -c hard | head -3'
@@ -90,9 +90,9 @@ run_memfs() {
 	say "=== memfs_ll"
 	mkdir "$W/mnt-memfs" || fail "mkdir"
 	start_daemon "$IT_MODE" "$W/mnt-memfs" "$EX/memfs_ll" -f "$W/mnt-memfs"
-	cd "$W/mnt-memfs" || fail "cd into memfs_ll"
+	in_dir "$W/mnt-memfs"
 	scenario
-	cd "$W" || fail "cd"
+	in_dir "$W"
 	stop_daemon "$W/mnt-memfs"
 	check "clean unmount of memfs_ll" test $? = 0
 	say "unmounted, daemon exit status $STOP_STATUS"
@@ -104,17 +104,17 @@ run_passthrough() {
 	mkdir "$W/mnt-pt" "$W/src" || fail "mkdir"
 	start_daemon "$IT_MODE" "$W/mnt-pt" "$EX/passthrough_ll" -f \
 		-o source="$W/src" "$W/mnt-pt"
-	cd "$W/mnt-pt" || fail "cd into passthrough_ll"
+	in_dir "$W/mnt-pt"
 	scenario
 	# Leave something behind and look at it from both sides.
 	expect_ok 'mkdir -p keep/sub && cp "$W/data.bin" keep/sub/data && ln -s sub/data keep/l && echo kept > keep/note'
-	check_eq "source tree as the mount shows it" "$(find . | sort)" \
+	check_eq "source tree as the mount shows it" "$(q 'find . | sort')" \
 		"$(cd "$W/src" && find . | sort)"
 	check_eq "sha256 of data in the source" "$data_sum" \
 		"$(sha256sum <"$W/src/keep/sub/data" | cut -d' ' -f1)"
 	check_eq "note in the source" kept "$(cat "$W/src/keep/note")"
 	check_eq "symlink in the source" sub/data "$(readlink "$W/src/keep/l")"
-	cd "$W" || fail "cd"
+	in_dir "$W"
 	echo "made in the source" >"$W/src/keep/outside"
 	expect_ok 'cat mnt-pt/keep/outside && find mnt-pt | sort'
 	stop_daemon "$W/mnt-pt"

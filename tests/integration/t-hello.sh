@@ -15,15 +15,15 @@ for fs in "$@"; do
 	mkdir "$W/mnt-$fs" || fail "mkdir"
 	say "=== $fs"
 	start_daemon "$IT_MODE" "$W/mnt-$fs" "$EX/$fs" -f "$W/mnt-$fs"
-	cd "$W/mnt-$fs" || fail "cd into the mount"
+	in_dir "$W/mnt-$fs"
 
 	expect_ok 'ls -l --time-style=+ . | squeeze'
 	expect_ok 'ls -a .'
 	expect_ok 'cat hello'
-	check_eq "content of hello" "Hello World!" "$(cat hello)"
+	check_eq "content of hello" "Hello World!" "$(q 'cat hello')"
 	expect_ok "stat -c '%s %F %a %h' hello ."
 	check_eq "stat of hello" "13 regular file 444" \
-		"$(stat -c '%s %F %a' hello)"
+		"$(q "stat -c '%s %F %a' hello")"
 	expect_ok 'sha256sum hello'
 	expect_ok 'test -r hello && test ! -d hello'
 	expect_err 'EACCES|EROFS' 'echo x > hello'
@@ -42,7 +42,7 @@ for fs in "$@"; do
 	expect_ok '"$PY" -c "import os; print(sorted(os.listdir(\".\")))"'
 	expect_ok 'cat hello'
 
-	cd "$W" || fail "cd"
+	in_dir "$W"
 	stop_daemon "$W/mnt-$fs"
 	check "clean unmount of $fs" test $? = 0
 	say "unmounted, daemon exit status $STOP_STATUS"
