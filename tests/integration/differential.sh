@@ -32,7 +32,7 @@ mkdir -p "$logs" || exit 1
 
 # half MODE ARG...: run one half; its status in $rc, files in $logs.
 half() {
-	local mode=$1 out err
+	local mode=$1 out err base
 
 	shift
 	out=$logs/$name.$mode.out
