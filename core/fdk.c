@@ -691,6 +691,8 @@ static void init_end(struct fdk_req *req)
 			max_write = 4096;
 		if (max_write > fc->max_pages * FDK_PAGE_SIZE)
 			max_write = fc->max_pages * FDK_PAGE_SIZE;
+		if (fc->max_write_limit && max_write > fc->max_write_limit)
+			max_write = fc->max_write_limit;
 		fc->max_write = max_write;
 	} else {
 		fc->conn_error = true;

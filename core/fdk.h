@@ -132,6 +132,7 @@ struct fdk_conn {
 	uint32_t minor;
 	uint64_t flags;			/* FUSE_* capability bits accepted */
 	uint32_t max_write;
+	uint32_t max_write_limit;	/* the owner's cap, or 0 */
 	uint32_t max_read;		/* mount option max_read, or ~0 */
 	uint32_t max_readahead;
 	uint32_t max_pages;

@@ -74,6 +74,8 @@ void dev_free_all(void)
 			struct emu_dev *d = dev_hash[k];
 
 			dev_hash[k] = d->hnext;
+			free(d->in_buf);
+			free(d->out_buf);
 			while (!list_empty(&d->readers)) {
 				struct list_head *e = d->readers.next;
 
@@ -141,17 +143,49 @@ void devop_open(fuse_req_t req, struct fuse_file_info *fi)
 
 /* ---- the daemon's side ---------------------------------------------- */
 
+/*
+ * Messages across transport chunks.  The kernel splits one read() or
+ * write() on the device into requests of at most a chunk (CUSE: its
+ * max_pages; fusefile: the session's), each with its offset in the call:
+ * the device is a stream, so every call starts at offset 0 and a
+ * request at a later offset continues the same call.  A message longer
+ * than the first chunk is kept here and handed out, or gathered, piece
+ * by piece.  A chunk within two pages of the transport's largest (page
+ * misalignment, a separate header iovec) may be followed by more; a
+ * shorter read or write is the caller's whole buffer.
+ */
+#define DEV_CHUNK_MIN	(emu_chunk_max - 2 * 4096)
+
+static void dev_drop_partial(struct emu_dev *dev, bool out)
+{
+	char **p = out ? &dev->out_buf : &dev->in_buf;
+
+	if (*p && (emu_debug || !dev->warned))
+		emu_log("device open %016llx: incomplete %s message of %zu "
+			"bytes dropped", (unsigned long long)dev->key,
+			out ? "outgoing" : "incoming",
+			out ? dev->out_len : dev->in_len);
+	free(*p);
+	*p = NULL;
+}
+
 /* Reply to one read from what fdk hands out; false if nothing was. */
 static bool dev_try_read(struct emu_dev *dev, fuse_req_t req, size_t size,
 			 int *err)
 {
 	struct fdk_readbuf rb;
-	ssize_t r = fdk_dev_read(&dev->fdk, size, &rb);
+	size_t vsize = size, min = dev->fdk.fc ?
+				    fdk_min_read_size(dev->fdk.fc) : 0;
+	ssize_t r;
+	int i;
 
+	/* A full first chunk stands for a buffer of at least the minimum. */
+	if (size < min && size >= DEV_CHUNK_MIN)
+		vsize = min;
+	r = fdk_dev_read(&dev->fdk, vsize, &rb);
 	if (r > 0) {
 		if (emu_debug > 1) {
 			const struct fuse_in_header *h = rb.iov[0].iov_base;
-
 			const struct fuse_read_in *ri = rb.iov[1].iov_base;
 			bool io = (h->opcode == FUSE_READ ||
 				   h->opcode == FUSE_WRITE) && rb.niov > 1;
@@ -163,7 +197,25 @@ static bool dev_try_read(struct emu_dev *dev, fuse_req_t req, size_t size,
 				io ? " size " : "",
 				io ? (unsigned long long)ri->size : 0ull);
 		}
-		fuse_reply_iov(req, rb.iov, rb.niov);
+		if ((size_t)r <= size) {
+			fuse_reply_iov(req, rb.iov, rb.niov);
+			return true;
+		}
+		/* Longer than this chunk: keep the rest for the next. */
+		dev->out_buf = malloc(r);
+		if (!dev->out_buf) {
+			*err = ENOMEM;
+			fuse_reply_err(req, ENOMEM);
+			return true;
+		}
+		dev->out_len = 0;
+		for (i = 0; i < rb.niov; i++) {
+			memcpy(dev->out_buf + dev->out_len, rb.iov[i].iov_base,
+			       rb.iov[i].iov_len);
+			dev->out_len += rb.iov[i].iov_len;
+		}
+		dev->out_pos = size;
+		fuse_reply_buf(req, dev->out_buf, size);
 		return true;
 	}
 	*err = (int)-r;
@@ -171,6 +223,26 @@ static bool dev_try_read(struct emu_dev *dev, fuse_req_t req, size_t size,
 		return false;
 	fuse_reply_err(req, *err);
 	return true;
+}
+
+/* A later chunk of a read() whose first chunk did not hold the message. */
+static void dev_read_more(struct emu_dev *dev, fuse_req_t req, size_t size)
+{
+	size_t n;
+
+	if (!dev->out_buf) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	n = dev->out_len - dev->out_pos;
+	if (n > size)
+		n = size;
+	fuse_reply_buf(req, dev->out_buf + dev->out_pos, n);
+	dev->out_pos += n;
+	if (dev->out_pos == dev->out_len) {
+		free(dev->out_buf);
+		dev->out_buf = NULL;
+	}
 }
 
 static void waiter_eintr(void *data)
@@ -355,7 +427,8 @@ err:
 
 /* ---- operations ------------------------------------------------------ */
 
-void devop_read(fuse_req_t req, size_t size, struct fuse_file_info *fi)
+void devop_read(fuse_req_t req, size_t size, off_t off,
+		struct fuse_file_info *fi)
 {
 	struct emu_dev *dev = fi_dev(fi);
 	struct dev_waiter *w;
@@ -365,6 +438,12 @@ void devop_read(fuse_req_t req, size_t size, struct fuse_file_info *fi)
 		client_io(req, dev, CIO_READ, NULL, size, 0);
 		return;
 	}
+	if (off > 0) {
+		dev_read_more(dev, req, size);
+		return;
+	}
+	if (dev->out_buf)
+		dev_drop_partial(dev, true);
 	if (dev_try_read(dev, req, size, &err))
 		return;
 	if (fi->flags & O_NONBLOCK) {
@@ -383,15 +462,68 @@ void devop_read(fuse_req_t req, size_t size, struct fuse_file_info *fi)
 	fuse_req_interrupt_func(req, read_interrupted, w);
 }
 
-void devop_write(fuse_req_t req, const char *buf, size_t size,
+/*
+ * Gather a message written across chunks: false when the buffer @buf
+ * points to is a whole message to process now (maybe the gathered one).
+ */
+static bool dev_gather(struct emu_dev *dev, fuse_req_t req, const char **buf,
+		       size_t *size, off_t off)
+{
+	const struct fuse_out_header *oh = (const void *)*buf;
+	size_t chunk = *size, n;
+
+	if (off > 0) {
+		if (!dev->in_buf || (size_t)off != dev->in_pos) {
+			fuse_reply_err(req, EINVAL);
+			return true;
+		}
+		n = dev->in_len - dev->in_pos;
+		if (n > chunk)
+			n = chunk;
+		memcpy(dev->in_buf + dev->in_pos, *buf, n);
+		dev->in_pos += n;
+		if (dev->in_pos < dev->in_len) {
+			fuse_reply_write(req, chunk);
+			return true;
+		}
+		*buf = dev->in_buf;
+		*size = dev->in_len;
+		dev->in_chunk = chunk;
+		return false;
+	}
+	if (dev->in_buf)
+		dev_drop_partial(dev, false);
+	if (chunk < DEV_CHUNK_MIN || chunk < sizeof(*oh) || oh->len <= chunk ||
+	    oh->len > FDK_MAX_PAGES * FDK_PAGE_SIZE + FDK_PAGE_SIZE)
+		return false;
+	dev->in_buf = malloc(oh->len);
+	if (!dev->in_buf)
+		return false;
+	memcpy(dev->in_buf, *buf, chunk);
+	dev->in_len = oh->len;
+	dev->in_pos = chunk;
+	fuse_reply_write(req, chunk);
+	return true;
+}
+
+void devop_write(fuse_req_t req, const char *buf, size_t size, off_t off,
 		 struct fuse_file_info *fi)
 {
 	struct emu_dev *dev = fi_dev(fi);
+	size_t chunk = size;
+	char *gathered;
 	ssize_t r;
 
 	if (dev->kind == FUSEDEV_KIND_CLIENT) {
 		client_io(req, dev, CIO_WRITE, buf, size, 0);
 		return;
+	}
+	if (dev_gather(dev, req, &buf, &size, off))
+		return;
+	gathered = buf == dev->in_buf ? dev->in_buf : NULL;
+	if (gathered) {
+		chunk = dev->in_chunk;
+		dev->in_buf = NULL;
 	}
 	if (size >= sizeof(struct fuse_out_header) && dev->fdk.fc) {
 		const struct fuse_out_header *oh = (const void *)buf;
@@ -418,10 +550,11 @@ void devop_write(fuse_req_t req, const char *buf, size_t size,
 	} else {
 		r = fdk_dev_write(&dev->fdk, buf, size);
 	}
+	free(gathered);
 	if (r < 0)
 		fuse_reply_err(req, (int)-r);
 	else
-		fuse_reply_write(req, r);
+		fuse_reply_write(req, gathered ? chunk : (size_t)r);
 }
 
 void devop_flush(fuse_req_t req, struct fuse_file_info *fi)
@@ -479,6 +612,9 @@ void devop_release(fuse_req_t req, struct fuse_file_info *fi)
 
 	fuse_reply_err(req, 0);
 	dev->released = true;
+	free(dev->in_buf);
+	free(dev->out_buf);
+	dev->in_buf = dev->out_buf = NULL;
 	dev_unhash(dev);
 	if (dev->kind == FUSEDEV_KIND_CLIENT) {
 		vfile_put(dev->file);
@@ -519,6 +655,25 @@ void devop_ioctl(fuse_req_t req, unsigned int cmd, void *arg,
 	uint64_t key;
 	int r;
 
+	/*
+	 * CUSE passes ioctls unrestricted: the first call carries no data,
+	 * and we ask the kernel to fetch (and to make room for) what the
+	 * command's _IOC size and direction say (fuse_reply_ioctl_retry).
+	 * The fusefile transport's restricted ioctls come with both.
+	 */
+	if ((flags & FUSE_IOCTL_UNRESTRICTED) &&
+	    (cmd == FUSEDEV_IOC_WHOAMI || cmd == FUSEDEV_IOC_BIND ||
+	     cmd == FUSEDEV_IOC_CLONE_KEY)) {
+		size_t size = _IOC_SIZE(cmd);
+		bool wr = _IOC_DIR(cmd) & _IOC_WRITE, rd = _IOC_DIR(cmd) & _IOC_READ;
+		struct iovec iov = { arg, size };
+
+		if ((wr && in_bufsz < size) || (rd && out_bufsz < size)) {
+			fuse_reply_ioctl_retry(req, wr ? &iov : NULL, wr,
+					       rd ? &iov : NULL, rd);
+			return;
+		}
+	}
 	switch (cmd) {
 	case FUSEDEV_IOC_WHOAMI:
 		if (out_bufsz < sizeof(who))

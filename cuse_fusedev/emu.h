@@ -93,6 +93,10 @@ struct emu_dev {
 	struct emu_dev *hnext;		/* key hash */
 	bool released;
 	bool warned;			/* a bad reply was logged */
+	char *out_buf;			/* a message longer than a read chunk */
+	size_t out_len, out_pos;
+	char *in_buf;			/* a message written across chunks */
+	size_t in_len, in_pos, in_chunk;
 };
 
 struct emu_dev *dev_find(uint64_t key);
@@ -102,8 +106,9 @@ uint64_t emu_random64(void);
 /* The transport-neutral device operations.  @req is the transport's
  * request; each replies to it exactly once, now or later. */
 void devop_open(fuse_req_t req, struct fuse_file_info *fi);
-void devop_read(fuse_req_t req, size_t size, struct fuse_file_info *fi);
-void devop_write(fuse_req_t req, const char *buf, size_t size,
+void devop_read(fuse_req_t req, size_t size, off_t off,
+		struct fuse_file_info *fi);
+void devop_write(fuse_req_t req, const char *buf, size_t size, off_t off,
 		 struct fuse_file_info *fi);
 void devop_flush(fuse_req_t req, struct fuse_file_info *fi);
 void devop_release(fuse_req_t req, struct fuse_file_info *fi);
@@ -131,6 +136,11 @@ struct emu_options {
 extern struct emu_options emu_opts;
 extern char emu_device_path[256];
 extern int emu_transport;		/* FUSEDEV_TRANSPORT_* */
+/* The transport's largest chunk of one read() or write() on the device,
+ * and the max_write a daemon may use so that every read() buffer size
+ * check sees the whole buffer (0: no cap). */
+extern size_t emu_chunk_max;
+extern uint32_t emu_max_write_limit;
 
 int transport_start(const char *which);
 void transport_stop(void);

@@ -47,6 +47,8 @@ static bool mounted;
 
 char emu_device_path[256];
 int emu_transport;
+size_t emu_chunk_max;
+uint32_t emu_max_write_limit;
 
 /*
  * Multishot poll reports readiness edges, so drain the session to EAGAIN
@@ -170,13 +172,13 @@ static void ff_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void ff_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	devop_read(req, size, fi);
+	devop_read(req, size, off, fi);
 }
 
 static void ff_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
-	devop_write(req, buf, size, fi);
+	devop_write(req, buf, size, off, fi);
 }
 
 static void ff_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -265,6 +267,7 @@ static int fusefile_start(void)
 		return -ENAMETOOLONG;
 	strcpy(emu_device_path, fusefile_mnt);
 	strcat(emu_device_path, "/" FUSEDEV_FUSEFILE_NAME);
+	emu_chunk_max = 1024 * 1024;	/* ff_init's max_write, 256 pages */
 	emu_transport = FUSEDEV_TRANSPORT_FUSEFILE;
 	return 0;
 }
@@ -282,14 +285,14 @@ static void cuse_ioctl(fuse_req_t req, int cmd, void *arg,
 static void cuse_read(fuse_req_t req, size_t size, off_t off,
 		      struct fuse_file_info *fi)
 {
-	/* CUSE passes no file position: the offset is meaningless. */
-	devop_read(req, size, fi);
+	/* CUSE passes no file position: @off is within this call. */
+	devop_read(req, size, off, fi);
 }
 
 static void cuse_write(fuse_req_t req, const char *buf, size_t size,
 		       off_t off, struct fuse_file_info *fi)
 {
-	devop_write(req, buf, size, fi);
+	devop_write(req, buf, size, off, fi);
 }
 
 static void cuse_init_done(void *userdata)
@@ -338,6 +341,11 @@ static int cuse_start(void)
 	if (!session)
 		return -EIO;
 	emu_transport = FUSEDEV_TRANSPORT_CUSE;
+	/* CUSE splits at 32 pages.  Daemons may write 64 KiB so that a
+	 * read() buffer of the minimum size arrives whole (its size check is
+	 * exact); READ replies of up to 128 KiB are gathered (devops.c). */
+	emu_chunk_max = 32 * 4096;
+	emu_max_write_limit = 64 * 1024;
 	return 0;
 }
 

@@ -1128,6 +1128,7 @@ int vfs_mount(const struct emu_cred *cred, struct emu_dev *dev,
 	m->mountflags = mountflags;
 	m->dev_no = makedev(0, 0x400 + (unsigned int)m->id);
 	fdk_conn_init(&m->fc, &vfs_conn_ops, m);
+	m->fc.max_write_limit = emu_max_write_limit;
 	if (!m->path || !m->fstype || !m->source) {
 		vmount_free(m);
 		return -ENOMEM;

@@ -218,7 +218,15 @@ kernel_mounted() {
 
 # The emulator's published mount table lists MNT.
 emu_mounted() {
-	"$PY" "$IT_DIR/mtab.py" 2>/dev/null | grep -qxF -- "$1"
+	local out rc
+
+	out=$("$PY" "$IT_DIR/mtab.py" 2>&1)
+	rc=$?
+	if [ $rc != 0 ]; then
+		[ -n "${it_cleaning:-}" ] || log "mtab.py: exit $rc: $out"
+		return 1
+	fi
+	grep -qxF -- "$1" <<<"$out"
 }
 
 is_mounted() {
@@ -464,6 +472,7 @@ it_cleanup() {
 	local rc=$? m pid left=0
 
 	trap - EXIT
+	it_cleaning=1
 	cd / || :
 	for pid in "${it_clients[@]}"; do
 		kill -KILL "$pid" 2>/dev/null
