@@ -240,13 +240,16 @@ static int cmd_run(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *transport = "auto", *dir = getenv(FUSEDEV_ENV_DIR);
+	const char *transport = getenv("FUSEDEV_TRANSPORT");
+	const char *dir = getenv(FUSEDEV_ENV_DIR);
 	char tmpl[PATH_MAX], *emu, *shim, *preload;
 	const char *old;
 	pid_t epid = 0;
 	bool private_dir = false;
 	int c, status, estatus = 0;
 
+	if (!transport || !*transport)
+		transport = "auto";
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+t:d:vh", longopts, NULL)) != -1) {
 		switch (c) {

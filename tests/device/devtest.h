@@ -29,7 +29,7 @@
 #define DT_IDLE_MS	300	/* how long "nothing arrives" is watched */
 #define DT_TEST_MS	60000	/* deadline of one whole test */
 #define DT_BUF		(256 * 1024)	/* default device read size */
-#define DT_MAX_WRITE	(128 * 1024)
+#define DT_MAX_WRITE	(64 * 1024)	/* each buffer check fits a CUSE chunk */
 #define DT_MINOR	FUSE_KERNEL_MINOR_VERSION
 #define DT_MAX_DEVFDS	8
 #define DT_MAX_SEEN	64
