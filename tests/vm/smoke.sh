@@ -27,9 +27,11 @@ if [ "$mode" = host-root ]; then
 	set -- --host-root --share "$pdir:$pdir:ro" --share "$here:$here:ro" \
 		--name cuse-probe -- "$here/guest-cuse-probe.sh" "$probe"
 else
-	set -- --add "$probe" \
+	# A fixed guest path: the guest mounts a fresh /tmp (and /run),
+	# which would hide a build tree under them.
+	set -- --add "$probe:/usr/bin/cuse_probe" \
 		--add "$here/guest-cuse-probe.sh:/usr/bin/guest-cuse-probe" \
-		--name cuse-probe -- guest-cuse-probe "$probe"
+		--name cuse-probe -- guest-cuse-probe /usr/bin/cuse_probe
 fi
 exec "$here/run-vm.sh" --timeout 300 ${log:+--log "$log"} \
 	--name devices \
