@@ -257,7 +257,7 @@ int main(int argc, char **argv)
 		CHECK(statvfs(argv[1], &sv) == 0, "statvfs again");
 		if (sv.f_bfree == sv0.f_bfree || now() > deadline)
 			break;
-		usleep(20000);
+		usleep(20000);	/* poll interval, bounded by the deadline */
 	}
 	CHECK(sv.f_bfree == sv0.f_bfree,
 	      "the killed client's file was not released: bfree %lu, was %lu",

@@ -53,7 +53,7 @@ wait_dev() {
 			return 1
 		fi
 		[ "$(now)" -lt "$deadline" ] || return 1
-		sleep 0.05
+		sleep 0.05	# poll interval, bounded by the deadline
 	done
 }
 
@@ -64,7 +64,7 @@ stop_daemon() {
 	kill -TERM "$pid" 2>/dev/null
 	deadline=$(( $(now) + 10000 ))
 	while kill -0 "$pid" 2>/dev/null && [ "$(now)" -lt "$deadline" ]; do
-		sleep 0.05
+		sleep 0.05	# poll interval, bounded by the deadline
 	done
 	if kill -0 "$pid" 2>/dev/null; then
 		echo "run-with-daemon: $daemon ignored SIGTERM, killing it"

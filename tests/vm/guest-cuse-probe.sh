@@ -45,7 +45,7 @@ wait_until()
 	shift
 	until "$@"; do
 		[ "$(now)" -lt "$end" ] || return 1
-		sleep 0.05
+		sleep 0.05	# poll interval, bounded by the deadline
 	done
 }
 

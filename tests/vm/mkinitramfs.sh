@@ -438,7 +438,7 @@ wait_for()
 
 	until test "$1" "$2"; do
 		[ "$(now)" -lt "$end" ] || return 1
-		sleep 0.05
+		sleep 0.05	# poll interval, bounded by the deadline
 	done
 }
 
@@ -488,7 +488,7 @@ wait_until()
 	shift
 	until "$@"; do
 		[ "$(now)" -lt "$end" ] || return 1
-		sleep 0.05
+		sleep 0.05	# poll interval, bounded by the deadline
 	done
 }
 
