@@ -150,11 +150,15 @@ void devop_open(fuse_req_t req, struct fuse_file_info *fi)
  * the device is a stream, so every call starts at offset 0 and a
  * request at a later offset continues the same call.  A message longer
  * than the first chunk is kept here and handed out, or gathered, piece
- * by piece.  A chunk within two pages of the transport's largest (page
- * misalignment, a separate header iovec) may be followed by more; a
- * shorter read or write is the caller's whole buffer.
+ * by piece.  A read() buffer is one piece of memory: a chunk within two
+ * pages of the transport's largest (page misalignment) may be followed by
+ * more, a shorter one is the whole buffer.  A reply written from many
+ * small buffers (libfuse's fuse_reply_iov) takes up to two pages per
+ * buffer, so its chunks can be much shorter: any chunk of a page or more
+ * whose header promises more starts a gathered message.
  */
 #define DEV_CHUNK_MIN	(emu_chunk_max - 2 * 4096)
+#define DEV_GATHER_MIN	FDK_PAGE_SIZE
 
 static void dev_drop_partial(struct emu_dev *dev, bool out)
 {
@@ -493,7 +497,7 @@ static bool dev_gather(struct emu_dev *dev, fuse_req_t req, const char **buf,
 	}
 	if (dev->in_buf)
 		dev_drop_partial(dev, false);
-	if (chunk < DEV_CHUNK_MIN || chunk < sizeof(*oh) || oh->len <= chunk ||
+	if (chunk < DEV_GATHER_MIN || oh->len <= chunk ||
 	    oh->len > FDK_MAX_PAGES * FDK_PAGE_SIZE + FDK_PAGE_SIZE)
 		return false;
 	dev->in_buf = malloc(oh->len);
