@@ -742,7 +742,7 @@ int vfs_file_op(const struct emu_cred *cred, uint32_t op,
 	struct vfile *f = vfile_find(in->open_key);
 	size_t cap = *outlen;
 	ssize_t n;
-	uint64_t res;
+	uint64_t res = 0;
 	int r;
 
 	*outlen = 0;
@@ -802,11 +802,15 @@ int vfs_file_op(const struct emu_cred *cred, uint32_t op,
 	case FDP_OP_FCHOWN:
 		return vfs_setattr_op(cred, FDP_OP_CHOWN, f->inode, NULL, 0,
 				      in->offset, NULL);
-	case FDP_OP_FUTIMENS:
-		if (datalen != 2 * sizeof(struct timespec))
+	case FDP_OP_FUTIMENS: {
+		struct timespec ts[2];
+
+		if (datalen != sizeof(ts))
 			return -EINVAL;
+		memcpy(ts, data, sizeof(ts));
 		return vfs_setattr_op(cred, FDP_OP_UTIMENS, f->inode, NULL, 0,
-				      0, data);
+				      0, ts);
+	}
 	case FDP_OP_FSTATFS:
 		r = vfs_statfs(cred, f->inode, out);
 		if (!r)

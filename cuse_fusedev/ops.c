@@ -517,12 +517,16 @@ int vfs_path_op(const struct emu_cred *cred, uint32_t op,
 			r = vfs_setattr_op(cred, op, w.inode, NULL, in->mode,
 					   in->arg, NULL);
 			break;
-		case FDP_OP_UTIMENS:
+		case FDP_OP_UTIMENS: {
+			struct timespec ts[2];	/* the message's are unaligned */
+
 			r = -EINVAL;
-			if (extralen == 2 * sizeof(struct timespec))
-				r = vfs_setattr_op(cred, op, w.inode, NULL, 0,
-						   0, extra);
+			if (extralen != sizeof(ts))
+				break;
+			memcpy(ts, extra, sizeof(ts));
+			r = vfs_setattr_op(cred, op, w.inode, NULL, 0, 0, ts);
 			break;
+		}
 		case FDP_OP_STATFS:
 			r = vfs_statfs(cred, w.inode, out);
 			if (!r)

@@ -16,6 +16,8 @@
  */
 #include "shim.h"
 
+#include <poll.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/un.h>
 
@@ -228,6 +230,7 @@ int shim_port_call(struct shim_call *call)
 	struct iovec iov[1 + ARRAY_SIZE(call->in)];
 	struct iovec riov[1 + ARRAY_SIZE(call->out)];
 	struct msghdr mh;
+	sigset_t all, old;
 	bool interrupted = false;
 	size_t len = sizeof(h);
 	int e = errno, i, r;
@@ -254,16 +257,36 @@ int shim_port_call(struct shim_call *call)
 	memset(&mh, 0, sizeof(mh));
 	mh.msg_iov = iov;
 	mh.msg_iovlen = 1 + call->nin;
+	/*
+	 * A signal that arrives after the request went out must interrupt
+	 * it, as the kernel's request_wait_answer() sees a pending signal
+	 * wherever it came: signals stay blocked from before the send until
+	 * ppoll() atomically waits with the caller's mask, so one delivered
+	 * in between is not lost in a handler before the wait.
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	do
 		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		r = conn_error(errno);
 		conn_close(c);
 		goto out;
 	}
 
 	for (;;) {
+		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+
+		if (ppoll(&pfd, 1, NULL, &old) < 0) {
+			if (errno == EINTR) {
+				if (!interrupted)
+					send_interrupt(c, h.id);
+				interrupted = true;
+			}
+			continue;
+		}
 		riov[0].iov_base = &rh;
 		riov[0].iov_len = sizeof(rh);
 		for (i = 0; i < call->nout; i++)
@@ -271,19 +294,17 @@ int shim_port_call(struct shim_call *call)
 		memset(&mh, 0, sizeof(mh));
 		mh.msg_iov = riov;
 		mh.msg_iovlen = 1 + call->nout;
-		n = REAL(recvmsg)(c->fd, &mh, 0);
-		if (n < 0 && errno == EINTR) {
-			if (!interrupted)
-				send_interrupt(c, h.id);
-			interrupted = true;
+		n = REAL(recvmsg)(c->fd, &mh, MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
-		}
 		if (n <= 0) {
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
 			r = n < 0 ? conn_error(errno) : -ENOTCONN;
 			conn_close(c);
 			goto out;
 		}
 		if ((size_t)n < sizeof(rh)) {
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
 			r = -EIO;
 			goto out;
 		}
@@ -291,6 +312,7 @@ int shim_port_call(struct shim_call *call)
 			continue;		/* not ours: an old reply */
 		break;
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	call->outlen = n - sizeof(rh);
 	r = rh.error;
 	if (r > 0 && r != FDP_EXTERNAL)

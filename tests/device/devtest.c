@@ -243,6 +243,12 @@ static void wait_slept_again(pid_t pid, long before)
 		      "process %d did not wake and sleep again", (int)pid);
 		tick();
 	}
+	/* Under emulation the caller's shim has sent its FDP_OP_INTERRUPT
+	 * by now, but the emulator queues the INTERRUPT when it gets to
+	 * the message: no event tells the daemon when.  A bounded settle
+	 * (a poll timeout, not a condition) covers it. */
+	if (getenv("FUSEDEV_DIR"))
+		poll(NULL, 0, 200);
 }
 
 static void on_alarm(int sig)
@@ -1842,6 +1848,16 @@ static void t_fatal_signal_pending_removed(struct dt *dt)
 	close(c.rfd);
 	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
 	      "caller status %#x", st);
+	/* The kernel removes the request inside the kill; an emulator
+	 * learns of the death from its closed port connection, a moment
+	 * later: wait (bounded) for the device to become idle. */
+	if (getenv("FUSEDEV_DIR")) {
+		int waited;
+
+		for (waited = 0; waited < DT_WAIT_MS &&
+		     (poll_fd(dt->fd, POLLIN, 0) & POLLIN); waited += 10)
+			poll(NULL, 0, 10);	/* poll interval, bounded */
+	}
 	dt_expect_idle(dt, dt->fd);
 	set_nonblock(dt->fd, true);
 	CHECK_ERR(dev_read(dt->fd, dt->buf, DT_BUF), EAGAIN);

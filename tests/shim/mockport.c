@@ -773,9 +773,22 @@ int main(int argc, char **argv)
 	pid = fork();
 	if (pid == 0) {
 		char *cargv[] = { self, "--client", dir, "x", NULL };
-		char *cenv[] = { env_dir, env_pre, "PATH=/usr/bin:/bin",
-				 getenv("FUSEDEV_DEBUG") ?
-				 "FUSEDEV_DEBUG=all" : NULL, NULL };
+		char *cenv[8] = { env_dir, env_pre, "PATH=/usr/bin:/bin" };
+		static const char *const pass[] = { "ASAN_OPTIONS",
+						    "UBSAN_OPTIONS" };
+		int k = 3;
+		size_t i;
+
+		/* A sanitizer build's child needs its options too. */
+		for (i = 0; i < sizeof(pass) / sizeof(pass[0]); i++) {
+			char *v = getenv(pass[i]);
+
+			if (v && asprintf(&cenv[k], "%s=%s", pass[i], v) > 0)
+				k++;
+		}
+		if (getenv("FUSEDEV_DEBUG"))
+			cenv[k++] = "FUSEDEV_DEBUG=all";
+		cenv[k] = NULL;
 
 		execve(self, cargv, cenv);
 		_exit(127);
