@@ -188,7 +188,8 @@ struct vmount {
 	bool no_open, no_opendir, no_create, no_flush, no_fsync,
 	     no_fsyncdir, no_xattr, no_access, no_lseek, no_readdirplus;
 	bool finished;
-	unsigned int nfiles;
+	unsigned int nfiles;		/* open files */
+	unsigned int nreleasing;	/* closed, RELEASE not answered */
 	uint64_t dev_no;		/* st_dev for clients */
 	struct vinode *root;
 	struct vinode **itab;		/* by nodeid */

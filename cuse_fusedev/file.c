@@ -102,7 +102,7 @@ static void release_done(void *data)
 	struct vmount *m = f->m;
 
 	vinode_put(f->inode);
-	m->nfiles--;
+	m->nreleasing--;
 	free(f->path);
 	free(f);
 	free(r);
@@ -114,8 +114,11 @@ static void release_end(struct fdk_req *req)
 	loop_defer(release_done, req->owner);
 }
 
-/* fuse_file_put: RELEASE in the background; the inode is held until the
- * daemon answers. */
+/*
+ * fuse_file_put: the file is gone from the mount at once (an unmount
+ * need not wait), RELEASE goes in the background, and the inode is held
+ * until the daemon answers.
+ */
 void vfile_put(struct vfile *f)
 {
 	struct vrelease *r;
@@ -123,22 +126,20 @@ void vfile_put(struct vfile *f)
 	if (!f || --f->refs)
 		return;
 	vfile_unhash(f);
+	f->m->nfiles--;
+	f->m->nreleasing++;
 	r = calloc(1, sizeof(*r));
-	if (!r || (f->m->no_open && !f->isdir) ||
-	    (f->m->no_opendir && f->isdir)) {
-		if (!r)
-			emu_log("out of memory: RELEASE of %s not sent",
-				f->path);
-		r = r ? r : calloc(1, sizeof(*r));
-		if (!r) {
-			vinode_put(f->inode);
-			f->m->nfiles--;
-			vfs_mount_file_gone(f->m);
-			free(f->path);
-			free(f);
-			return;
-		}
-		r->f = f;
+	if (!r) {
+		emu_log("out of memory: RELEASE of %s not sent", f->path);
+		vinode_put(f->inode);
+		f->m->nreleasing--;
+		vfs_mount_file_gone(f->m);
+		free(f->path);
+		free(f);
+		return;
+	}
+	r->f = f;
+	if ((f->m->no_open && !f->isdir) || (f->m->no_opendir && f->isdir)) {
 		loop_defer(release_done, r);
 		return;
 	}
@@ -152,6 +153,7 @@ void vfile_put(struct vfile *f)
 	r->req.end = release_end;
 	r->req.owner = r;
 	fdk_send(&f->m->fc, &r->req);
+	vfs_mount_file_gone(f->m);	/* a lazy unmount may go on now */
 }
 
 void vfile_drop_unbound(void *owner)

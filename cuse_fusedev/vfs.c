@@ -1227,7 +1227,8 @@ static void umount_fiber(void *arg)
 
 void vfs_mount_maybe_free(struct vmount *m)
 {
-	if (!m->finished || m->nfiles || !list_empty(&m->fc.devs) ||
+	if (!m->finished || m->nfiles || m->nreleasing ||
+	    !list_empty(&m->fc.devs) ||
 	    m->fc.wake_queued)
 		return;
 	list_del_init(&m->entry);
