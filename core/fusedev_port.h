@@ -38,6 +38,25 @@
 #define FUSEDEV_FUSEFILE_NAME	"fuse"
 #define FUSEDEV_CUSE_DEFAULT	"fusedev"	/* /dev/fusedev */
 
+/*
+ * The runtime directory when $FUSEDEV_DIR is not set: one rule for the
+ * emulator, fusedev(1) and the shim.  Returns snprintf's count.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static inline int fusedev_default_dir(char *buf, size_t size)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (!geteuid())
+		return snprintf(buf, size, "/run/fusedev");
+	if (xdg && *xdg)
+		return snprintf(buf, size, "%s/fusedev", xdg);
+	return snprintf(buf, size, "/tmp/fusedev-%u", (unsigned)getuid());
+}
+
 /* ---- published mount table ---------------------------------------------
  *
  * Written only by the emulator, mapped read-only by every shim.  A reader

@@ -242,7 +242,7 @@ static int cmd_run(int argc, char **argv)
 	};
 	const char *transport = getenv("FUSEDEV_TRANSPORT");
 	const char *dir = getenv(FUSEDEV_ENV_DIR);
-	char tmpl[PATH_MAX], *emu, *shim, *preload;
+	char tmpl[PATH_MAX], defdir[PATH_MAX], *emu, *shim, *preload;
 	const char *old;
 	pid_t epid = 0;
 	bool private_dir = false;
@@ -289,6 +289,13 @@ static int cmd_run(int argc, char **argv)
 	if (access(shim, R_OK) < 0)
 		die("cannot find the shim %s: %s", shim, strerror(errno));
 
+	/* No directory named: an emulator serving the default one is
+	 * used when alive (the shim finds it there too). */
+	if (!getenv(FUSEDEV_ENV_DIR) && !dir) {
+		fusedev_default_dir(defdir, sizeof(defdir));
+		if (emulator_alive(defdir))
+			dir = defdir;
+	}
 	if (!dir || !*dir || !emulator_alive(dir)) {
 		if (!dir || !*dir) {
 			const char *base = getenv("TMPDIR");

@@ -63,18 +63,13 @@ static void usage(FILE *fp)
 static int default_dir(void)
 {
 	const char *env = getenv(FUSEDEV_ENV_DIR);
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
 
 	if (emu_opts.dir)
 		return 0;
 	if (env && *env)
 		snprintf(dirbuf, sizeof(dirbuf), "%s", env);
-	else if (!geteuid())
-		snprintf(dirbuf, sizeof(dirbuf), "/run/fusedev");
-	else if (xdg && *xdg)
-		snprintf(dirbuf, sizeof(dirbuf), "%s/fusedev", xdg);
 	else
-		snprintf(dirbuf, sizeof(dirbuf), "/tmp/fusedev-%u", getuid());
+		fusedev_default_dir(dirbuf, sizeof(dirbuf));
 	emu_opts.dir = dirbuf;
 	return 0;
 }

@@ -134,11 +134,18 @@ static void do_init(void)
 	const char *dbg = getenv("FUSEDEV_DEBUG");
 	const struct fusedev_mtab *m;
 	char path[PATH_MAX + 16];
+	char defdir[PATH_MAX];
 	struct stat st;
 	void *p;
 	int fd;
 
 	shim.debug = dbg ? parse_debug(dbg) : 0;
+	/* Unset (not empty): the emulator's default directory, so that a
+	 * default-started cuse_fusedev needs no configuration. */
+	if (!dir) {
+		fusedev_default_dir(defdir, sizeof(defdir));
+		dir = defdir;
+	}
 	if (!dir || !*dir || strlen(dir) >= sizeof(shim.dir))
 		return;
 	snprintf(shim.dir, sizeof(shim.dir), "%s", dir);
