@@ -263,6 +263,7 @@ static void read_interrupted(fuse_req_t req, void *data)
 {
 	struct dev_waiter *w = data;
 
+	emu_dbg("device read of pid %d interrupted", fuse_req_ctx(req)->pid);
 	if (list_empty(&w->entry))
 		return;
 	list_del_init(&w->entry);
