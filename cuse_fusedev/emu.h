@@ -128,7 +128,9 @@ struct emu_options {
 	const char *transport;		/* auto, cuse, fusefile */
 	const char *dir;		/* runtime directory */
 	const char *devname;		/* CUSE device name */
-	unsigned int devmode;		/* CUSE node mode */
+	unsigned int devmode;		/* device node/file mode */
+	uid_t devuid;			/* device node/file owner */
+	gid_t devgid;
 	int ready_fd;
 	bool foreground;
 };

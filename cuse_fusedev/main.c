@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -52,6 +54,7 @@ static void usage(FILE *fp)
 "                       /run/fusedev for root, else $XDG_RUNTIME_DIR/fusedev)\n"
 "  -n, --name=NAME      CUSE device name, /dev/NAME (fusedev)\n"
 "  -m, --mode=OCTAL     mode of the device node or file (0600)\n"
+"  -o, --owner=USER[:GROUP]  owner of the device node or file (ours)\n"
 "  -f, --foreground     do not detach\n"
 "      --ready-fd=N     write \"ready\\n\" to fd N once serving\n"
 "  -v, --verbose        log mounts and connections (FUSEDEV_DEBUG=1);\n"
@@ -133,6 +136,44 @@ static void signal_ready(void *data, int revents)
 	}
 }
 
+/* USER[:GROUP], names or numbers; the group defaults to the user's. */
+static int parse_owner(const char *arg)
+{
+	char *copy = strdup(arg), *grp, *end;
+	struct passwd *pw;
+	struct group *gr;
+	int r = -1;
+
+	if (!copy)
+		return -1;
+	grp = strchr(copy, ':');
+	if (grp)
+		*grp++ = '\0';
+	pw = getpwnam(copy);
+	if (pw) {
+		emu_opts.devuid = pw->pw_uid;
+		emu_opts.devgid = pw->pw_gid;
+	} else {
+		emu_opts.devuid = strtoul(copy, &end, 10);
+		if (!*copy || *end)
+			goto out;
+	}
+	if (grp && *grp) {
+		gr = getgrnam(grp);
+		if (gr) {
+			emu_opts.devgid = gr->gr_gid;
+		} else {
+			emu_opts.devgid = strtoul(grp, &end, 10);
+			if (*end)
+				goto out;
+		}
+	}
+	r = 0;
+out:
+	free(copy);
+	return r;
+}
+
 static int parse_args(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -140,6 +181,7 @@ static int parse_args(int argc, char **argv)
 		{ "dir", required_argument, NULL, 'd' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "mode", required_argument, NULL, 'm' },
+		{ "owner", required_argument, NULL, 'o' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "ready-fd", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -150,7 +192,7 @@ static int parse_args(int argc, char **argv)
 	char *end;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "t:d:n:m:fvhV", longopts,
+	while ((c = getopt_long(argc, argv, "t:d:n:m:o:fvhV", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 't':
@@ -170,6 +212,12 @@ static int parse_args(int argc, char **argv)
 			emu_opts.devmode = strtoul(optarg, &end, 8);
 			if (*end || emu_opts.devmode > 07777) {
 				emu_log("bad mode '%s'", optarg);
+				return -1;
+			}
+			break;
+		case 'o':
+			if (parse_owner(optarg) < 0) {
+				emu_log("bad owner '%s' (USER[:GROUP])", optarg);
 				return -1;
 			}
 			break;
@@ -209,6 +257,8 @@ int main(int argc, char **argv)
 
 	if (dbg && *dbg && strcmp(dbg, "0"))
 		emu_debug = atoi(dbg) > 1 ? atoi(dbg) : 1;
+	emu_opts.devuid = getuid();
+	emu_opts.devgid = getgid();
 	if (parse_args(argc, argv) < 0)
 		return 2;
 	default_dir();

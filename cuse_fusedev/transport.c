@@ -96,8 +96,8 @@ static void ff_attr(fuse_ino_t ino, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
-	st->st_uid = getuid();
-	st->st_gid = getgid();
+	st->st_uid = ino == FUSE_ROOT_ID ? getuid() : emu_opts.devuid;
+	st->st_gid = ino == FUSE_ROOT_ID ? getgid() : emu_opts.devgid;
 	if (ino == FUSE_ROOT_ID) {
 		st->st_mode = S_IFDIR | 0755;
 		st->st_nlink = 2;
@@ -304,7 +304,7 @@ static void cuse_init_done(void *userdata)
 	while (chmod(emu_device_path, emu_opts.devmode & 07777) < 0 &&
 	       errno == ENOENT && loop_now_ns() < deadline)
 		usleep(10000);
-	if (chown(emu_device_path, getuid(), getgid()) < 0)
+	if (chown(emu_device_path, emu_opts.devuid, emu_opts.devgid) < 0)
 		emu_dbg("chown %s: %s", emu_device_path, strerror(errno));
 }
 

@@ -10,7 +10,8 @@
 #      loop, unmounts and exits 0;
 #   3. splice(2) receive: passthrough_ll has write_buf, so libfuse (as
 #      root, allowed to grow its pipe) splices from the device; the shim
-#      serves it; a 1 MiB copy compares equal.
+#      serves it; a 1 MiB copy compares equal;
+#   4. the node's name, mode and owner follow -n, -m and -o.
 #
 #	cuse-daemons.sh BUILD_DIR
 set -u
@@ -104,6 +105,19 @@ if wait_mounted "$work/m3"; then
 else
 	fail "splice: passthrough_ll did not mount"
 fi
+
+# 4. The device node's name, mode and owner, as configured.
+emu=$build/cuse_fusedev/cuse_fusedev
+FUSEDEV_DIR= "$emu" -f -t cuse -n fdtest -m 0640 -o nobody:nogroup \
+	-d "$work/rt" & e=$!; pids+=($e)
+end=$((SECONDS + 10))
+until [ "$(stat -c '%a %U %G' /dev/fdtest 2>/dev/null)" = "640 nobody nogroup" ]; do
+	[ $SECONDS -lt $end ] || { fail "node: $(ls -l /dev/fdtest 2>&1)"; break; }
+	sleep 0.05	# poll interval, bounded by the deadline
+done
+kill -TERM $e
+wait_gone $e 10 || fail "node: emulator did not stop"
+[ ! -e /dev/fdtest ] || fail "node: /dev/fdtest left behind"
 
 [ $fails = 0 ] && echo "cuse-daemons: all checks passed"
 exit $((fails > 0))
