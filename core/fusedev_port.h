@@ -178,7 +178,9 @@ enum fdp_op {
 	FDP_OP_CHMOD,		/* mode, flags AT_SYMLINK_NOFOLLOW */
 	FDP_OP_CHOWN,		/* arg = uid << 32 | gid (-1 each = keep), flags */
 	FDP_OP_UTIMENS,		/* payload after path(s): struct timespec[2] */
-	FDP_OP_STATFS,		/* out: struct fuse_kstatfs */
+	FDP_OP_STATFS,		/* out: struct fuse_kstatfs, its padding
+				 * holding the mount's ST_RDONLY, ST_NOSUID,
+				 * ST_NODEV and ST_NOEXEC */
 	FDP_OP_SETXATTR,	/* path2 = name; flags XATTR_*; value follows
 				 * the names, arg = its size */
 	FDP_OP_GETXATTR,	/* path2 = name, arg = size; out: value, or

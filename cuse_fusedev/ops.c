@@ -135,6 +135,9 @@ int vfs_statfs(const struct emu_cred *cred, struct vinode *in,
 	if (r < 0)
 		return r;
 	*out = so.st;
+	/* The port's statfs carries the mount's ST_* flags in padding. */
+	out->padding = in->m->mountflags &
+		       (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
 	return 0;
 }
 

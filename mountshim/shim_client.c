@@ -900,7 +900,7 @@ static void fill_statfs(struct statfs *s, const struct fuse_kstatfs *k)
 	s->f_ffree = k->ffree;
 	s->f_namelen = k->namelen;
 	s->f_frsize = k->frsize ? k->frsize : k->bsize;
-	s->f_flags = ST_VALID;
+	s->f_flags = ST_VALID | k->padding;	/* the mount's ST_* flags */
 }
 
 static void fill_statvfs(struct statvfs *v, const struct fuse_kstatfs *k)
@@ -915,6 +915,7 @@ static void fill_statvfs(struct statvfs *v, const struct fuse_kstatfs *k)
 	v->f_ffree = k->ffree;
 	v->f_favail = k->ffree;
 	v->f_namemax = k->namelen;
+	v->f_flag = k->padding;
 }
 
 static long emu_statfs(struct shim_route *rt, const struct shim_fdinfo *fi,

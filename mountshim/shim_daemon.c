@@ -593,7 +593,7 @@ static int fm_do_unmount(const struct fm_args *a)
 
 struct fm_mount {
 	unsigned long flags;
-	bool blkdev, auto_unmount;
+	bool blkdev, auto_unmount, allow_other;
 	char fsname[256], subtype[64];
 	char kopts[512];
 };
@@ -654,6 +654,8 @@ static void fm_option(const struct fm_args *a, struct fm_mount *m,
 			m->flags &= ~flags[i].flag;
 		return;
 	}
+	if (!strcmp(o, "allow_other"))
+		m->allow_other = true;
 	if (!strcmp(o, "allow_other") || !strcmp(o, "default_permissions") ||
 	    !strncmp(o, "max_read=", 9))
 		kopt_add(m, o);
@@ -776,6 +778,27 @@ static void auto_unmount_wait(const struct fm_args *a, int commfd,
 	fm_umount(mnt, MNT_DETACH);
 }
 
+/* fusermount3's /etc/fuse.conf: is "user_allow_other" set? */
+static bool user_allow_other(void)
+{
+	char line[256];
+	bool set = false;
+	FILE *fp = fopen("/etc/fuse.conf", "re");
+
+	if (!fp)
+		return false;
+	while (!set && fgets(line, sizeof(line), fp)) {
+		char *p = line;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		set = !strncmp(p, "user_allow_other", 16) &&
+		      (!p[16] || strchr(" \t\n#", p[16]));
+	}
+	fclose(fp);
+	return set;
+}
+
 static int fm_do_mount(const struct fm_args *a, char *const envp[])
 {
 	char canon[PATH_MAX], data[1024], fstype[96], val[8];
@@ -803,9 +826,19 @@ static int fm_do_mount(const struct fm_args *a, char *const envp[])
 	}
 	memset(&m, 0, sizeof(m));
 	fm_options(a, &m);
+	/* What the setuid fusermount3 refuses an unprivileged user. */
+	if (getuid() && m.allow_other && !user_allow_other()) {
+		fm_err(a, "option allow_other only allowed if "
+		       "'user_allow_other' is set in /etc/fuse.conf");
+		return 1;
+	}
 	r = mount_target(a->mnt, S_IFDIR, canon);
 	if (r < 0) {
 		fm_err(a, "bad mount point %s: %s", a->mnt, strerror(-r));
+		return 1;
+	}
+	if (getuid() && REAL(access)(canon, W_OK) < 0) {
+		fm_err(a, "user has no write access to mountpoint %s", canon);
 		return 1;
 	}
 	snprintf(fstype, sizeof(fstype), "%s%s%s",
