@@ -32,6 +32,12 @@ if [ "${NR_INNER:-}" != 1 ]; then
 		skip "setpriv cannot switch to uid $NR_UID"
 	[ -u "$(command -v fusermount3)" ] ||
 		skip "fusermount3 is not setuid root"
+	# An emulator of nobody's on the cuse transport needs /dev/cuse,
+	# which is root's (0600) unless the system says otherwise.
+	if [ "${FUSEDEV_TRANSPORT:-}" = cuse ]; then
+		as_nobody test -w /dev/cuse 2>/dev/null ||
+			skip "cuse transport: /dev/cuse is not writable for uid $NR_UID"
+	fi
 	# $IT_TMPDIR is root's (mktemp -d, 0700): nobody's directory in it
 	# must be reachable.  Everything nobody runs must be readable.
 	chmod o+x "$IT_TMPDIR" || fail "chmod o+x $IT_TMPDIR"
