@@ -24,21 +24,12 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "check.h"
+
 #define FUSE_SUPER_MAGIC 0x65735546
 
-static int failures;
 static const char *mnt;
 
-#define CHECK(cond, ...)						\
-	do {								\
-		if (!(cond)) {						\
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-			fprintf(stderr, __VA_ARGS__);			\
-			fprintf(stderr, " (errno %d %s)\n", errno,	\
-				strerror(errno));			\
-			failures++;					\
-		}							\
-	} while (0)
 
 static const char *P(const char *rel)
 {

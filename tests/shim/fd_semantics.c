@@ -28,18 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures;
+#include "check.h"
 
-#define CHECK(cond, ...)						\
-	do {								\
-		if (!(cond)) {						\
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-			fprintf(stderr, __VA_ARGS__);			\
-			fprintf(stderr, " (errno %d %s)\n", errno,	\
-				strerror(errno));			\
-			failures++;					\
-		}							\
-	} while (0)
 
 static int wait_status(pid_t pid)
 {

@@ -29,20 +29,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check.h"
+
 #include "../../core/fusedev_port.h"
 
-static int failures;
-
-#define CHECK(cond, ...)						\
-	do {								\
-		if (!(cond)) {						\
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-			fprintf(stderr, __VA_ARGS__);			\
-			fprintf(stderr, " (errno %d %s)\n", errno,	\
-				strerror(errno));			\
-			failures++;					\
-		}							\
-	} while (0)
 
 /* A successful call must leave errno alone. */
 #define KEEPS_ERRNO(call, ...)						\

@@ -53,6 +53,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
+
 #include "fusedev_port.h"
 
 #define MOCK_DEV	makedev(0, 0x4d4)
@@ -60,18 +62,6 @@
 
 static char dir[64];
 static char mnt[80];
-static int failures;
-
-#define CHECK(cond, ...)						\
-	do {								\
-		if (!(cond)) {						\
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-			fprintf(stderr, __VA_ARGS__);			\
-			fprintf(stderr, " (errno %d %s)\n", errno,	\
-				strerror(errno));			\
-			failures++;					\
-		}							\
-	} while (0)
 
 /* ---- the fake emulator -------------------------------------------------- */
 
