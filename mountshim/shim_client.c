@@ -507,6 +507,38 @@ WRAP_LSEEK(lseek, off_t)
 WRAP_LSEEK(lseek64, off64_t)
 
 /*
+ * Copy @len bytes between @buf and the iovecs' bytes from offset @skip
+ * on: into @buf when @to_buf (gather), out of it otherwise (scatter).
+ */
+static void iov_copy(const struct iovec *iov, int cnt, size_t skip,
+		     char *buf, size_t len, bool to_buf)
+{
+	size_t pos = 0, k = 0;
+	int i;
+
+	for (i = 0; i < cnt && k < len; i++) {
+		size_t l = iov[i].iov_len, s = 0;
+		char *p = iov[i].iov_base;
+
+		if (pos + l <= skip) {
+			pos += l;
+			continue;
+		}
+		if (pos < skip)
+			s = skip - pos;
+		l -= s;
+		if (l > len - k)
+			l = len - k;
+		if (to_buf)
+			memcpy(buf + k, p + s, l);
+		else
+			memcpy(p + s, buf + k, l);
+		k += l;
+		pos += s + l;
+	}
+}
+
+/*
  * readv/writev and the positioned forms: gather into one buffer so that
  * one request carries the call (one position update, as the kernel's).
  * @off -1 is "at the file position".
@@ -514,7 +546,7 @@ WRAP_LSEEK(lseek64, off64_t)
 static ssize_t emu_rw_vec(uint64_t key, const struct iovec *iov, int cnt,
 			  int64_t off, bool wr)
 {
-	size_t total = 0, chunk, done = 0, k, pos;
+	size_t total = 0, chunk, done = 0;
 	ssize_t n = 0;
 	char *buf;
 	int i;
@@ -537,43 +569,12 @@ static ssize_t emu_rw_vec(uint64_t key, const struct iovec *iov, int cnt,
 		int64_t at = off < 0 ? -1 : off + (int64_t)done;
 
 		if (wr) {
-			/* gather [done, done + want) */
-			for (i = 0, pos = 0, k = 0; i < cnt && k < want; i++) {
-				size_t l = iov[i].iov_len, s = 0;
-
-				if (pos + l <= done) {
-					pos += l;
-					continue;
-				}
-				if (pos < done)
-					s = done - pos;
-				l -= s;
-				if (l > want - k)
-					l = want - k;
-				memcpy(buf + k, (char *)iov[i].iov_base + s, l);
-				k += l;
-				pos += s + l;
-			}
+			iov_copy(iov, cnt, done, buf, want, true);
 			n = client_pwrite(key, buf, want, at);
 		} else {
 			n = shim_client_pread(key, buf, want, at);
-			for (i = 0, pos = 0, k = 0;
-			     n > 0 && i < cnt && k < (size_t)n; i++) {
-				size_t l = iov[i].iov_len, s = 0;
-
-				if (pos + l <= done) {
-					pos += l;
-					continue;
-				}
-				if (pos < done)
-					s = done - pos;
-				l -= s;
-				if (l > (size_t)n - k)
-					l = n - k;
-				memcpy((char *)iov[i].iov_base + s, buf + k, l);
-				k += l;
-				pos += s + l;
-			}
+			if (n > 0)
+				iov_copy(iov, cnt, done, buf, n, false);
 		}
 		if (n <= 0)
 			break;
