@@ -610,8 +610,6 @@ int vfs_path_op(const struct emu_cred *cred, uint32_t op,
 		r = vfs_walk(cred, path, op == FDP_OP_LINK ?
 			     ((in->flags & AT_SYMLINK_FOLLOW) ? WALK_FOLLOW : 0) :
 			     WALK_PARENT, &w);
-		if (r == -EBUSY)
-			r = -EBUSY;
 		if (r)
 			break;
 		r = vfs_walk(cred, path2, WALK_PARENT, &w2);

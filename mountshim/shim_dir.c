@@ -225,31 +225,23 @@ SHIM_EXPORT int closedir(DIR *dirp)
 	return r;
 }
 
-SHIM_EXPORT struct dirent *readdir(DIR *dirp)
-{
-	struct shim_dir *d = ours(dirp);
-	struct dirent64 *ent;
-	int e = errno, err;
-
-	if (likely(!d))
-		return REAL(readdir)(dirp);
-	ent = dir_next(d, &err);
-	errno = err ? err : e;
-	return (struct dirent *)ent;
+/* On x86_64 struct dirent and dirent64 are one layout. */
+#define WRAP_READDIR(name, dirent_t)					\
+SHIM_EXPORT dirent_t *name(DIR *dirp)					\
+{									\
+	struct shim_dir *d = ours(dirp);				\
+	struct dirent64 *ent;						\
+	int e = errno, err;						\
+									\
+	if (likely(!d))							\
+		return REAL(name)(dirp);				\
+	ent = dir_next(d, &err);					\
+	errno = err ? err : e;						\
+	return (dirent_t *)ent;						\
 }
 
-SHIM_EXPORT struct dirent64 *readdir64(DIR *dirp)
-{
-	struct shim_dir *d = ours(dirp);
-	struct dirent64 *ent;
-	int e = errno, err;
-
-	if (likely(!d))
-		return REAL(readdir64)(dirp);
-	ent = dir_next(d, &err);
-	errno = err ? err : e;
-	return ent;
-}
+WRAP_READDIR(readdir, struct dirent)
+WRAP_READDIR(readdir64, struct dirent64)
 
 static int dir_next_r(struct shim_dir *d, void *entry, void **result)
 {
