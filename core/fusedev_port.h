@@ -204,6 +204,10 @@ enum fdp_op {
 	FDP_OP_FSTATFS,		/* out: struct fuse_kstatfs */
 	FDP_OP_FPATH,		/* out: absolute path the file was opened by */
 	FDP_OP_SETFL,		/* flags: new O_APPEND|O_NONBLOCK */
+	FDP_OP_FALLOCATE,	/* offset, size = length, flags = mode */
+	FDP_OP_COPY_RANGE,	/* this file is the source: offset (-1:
+				 * position), size, flags; data:
+				 * fdp_copy_in; out: fdp_size_out */
 
 	FDP_OP_MAX
 };
@@ -241,6 +245,11 @@ struct fdp_file_in {
 	uint64_t size;
 	uint32_t flags;
 	uint32_t whence;
+};
+
+struct fdp_copy_in {
+	uint64_t out_key;		/* destination open file */
+	int64_t out_offset;		/* -1: its position */
 };
 
 struct fdp_stat_out {

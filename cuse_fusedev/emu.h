@@ -188,7 +188,8 @@ struct vmount {
 	bool umounting;			/* the unmount fiber runs */
 	/* What the daemon answered ENOSYS to (fc->no_* in Linux). */
 	bool no_open, no_opendir, no_create, no_flush, no_fsync,
-	     no_fsyncdir, no_xattr, no_access, no_lseek, no_readdirplus;
+	     no_fsyncdir, no_xattr, no_access, no_lseek, no_readdirplus,
+	     no_fallocate, no_copy_file_range;
 	bool finished;
 	unsigned int nfiles;		/* open files */
 	unsigned int nreleasing;	/* closed, RELEASE not answered */

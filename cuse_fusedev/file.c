@@ -11,6 +11,7 @@
  * direct_io stop at the cached size, as Linux's cached reads do.
  */
 #include <dirent.h>
+#include <linux/falloc.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -510,6 +511,174 @@ int vfile_fsync(const struct emu_cred *cred, struct vfile *f, int datasync)
 	return r;
 }
 
+/* ---- FALLOCATE, COPY_FILE_RANGE ------------------------------------ */
+
+/* Linux MAX_RW_COUNT: the most one read, write or copy moves. */
+#define FDK_MAX_RW	0x7ffff000ull
+
+#define FALLOC_FUSE_MODES (FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | \
+			   FALLOC_FL_ZERO_RANGE)
+
+/* vfs_fallocate's checks, then fuse_file_fallocate. */
+static int vfile_fallocate(const struct emu_cred *cred, struct vfile *f,
+			   int mode, int64_t off, int64_t len)
+{
+	struct fuse_fallocate_in arg = { 0 };
+	struct vmount *m = f->m;
+	struct fdk_req req;
+	int r;
+
+	if (off < 0 || len <= 0)
+		return -EINVAL;
+	if ((mode & FALLOC_FL_PUNCH_HOLE) && !(mode & FALLOC_FL_KEEP_SIZE))
+		return -EOPNOTSUPP;
+	if ((mode & FALLOC_FL_PUNCH_HOLE) && (mode & FALLOC_FL_ZERO_RANGE))
+		return -EINVAL;
+	if ((f->flags & O_ACCMODE) == O_RDONLY)
+		return -EBADF;
+	if (f->isdir)
+		return -EISDIR;
+	if (!S_ISREG(f->inode->attr.mode))
+		return -ENODEV;
+	if (off > INT64_MAX - len)
+		return -EFBIG;
+	if ((mode & ~FALLOC_FUSE_MODES) || m->no_fallocate)
+		return -EOPNOTSUPP;
+	if (m->mountflags & MS_RDONLY)
+		return -EROFS;
+	arg.fh = f->fh;
+	arg.offset = off;
+	arg.length = len;
+	arg.mode = mode;
+	vfs_req_init(&req, FUSE_FALLOCATE, f->inode->nodeid);
+	vfs_in(&req, &arg, sizeof(arg));
+	r = vfs_request(m, cred, &req);
+	if (r == -ENOSYS) {
+		m->no_fallocate = true;
+		return -EOPNOTSUPP;
+	}
+	if (r < 0)
+		return r;
+	if (!(mode & FALLOC_FL_KEEP_SIZE) &&
+	    (uint64_t)(off + len) > f->inode->attr.size)
+		f->inode->attr.size = off + len;
+	f->inode->attr_expire = 0;
+	return 0;
+}
+
+/* splice_copy_file_range: what Linux falls back to. */
+static ssize_t copy_by_io(const struct emu_cred *cred, struct vfile *fin,
+			  uint64_t pin, struct vfile *fout, uint64_t pout,
+			  size_t len)
+{
+	size_t chunk = chunk_limit(fin->m, false), done = 0;
+	ssize_t n = 0, w;
+	char *buf;
+
+	if (chunk > len)
+		chunk = len;
+	buf = malloc(chunk);
+	if (!buf)
+		return -ENOMEM;
+	while (done < len) {
+		size_t want = len - done < chunk ? len - done : chunk;
+
+		n = vfile_read(cred, fin, buf, want, pin + done);
+		if (n <= 0)
+			break;
+		w = vfile_write(cred, fout, buf, n, pout + done);
+		if (w < 0) {
+			n = w;
+			break;
+		}
+		done += w;
+		if (w < n || (size_t)n < want)
+			break;
+	}
+	free(buf);
+	return done ? (ssize_t)done : (n < 0 ? n : 0);
+}
+
+/*
+ * vfs_copy_file_range's checks, then fuse_copy_file_range: COPY_FILE_RANGE
+ * while the daemon has it, else (or on EOPNOTSUPP/EXDEV) a read/write
+ * copy.  Offsets < 0 mean the files' positions, which then advance.
+ */
+static ssize_t vfile_copy_range(const struct emu_cred *cred,
+				struct vfile *fin, int64_t off_in,
+				struct vfile *fout, int64_t off_out,
+				uint64_t len, uint32_t flags)
+{
+	uint64_t pin = off_in < 0 ? fin->pos : (uint64_t)off_in;
+	uint64_t pout = off_out < 0 ? fout->pos : (uint64_t)off_out;
+	struct vmount *m = fin->m;
+	ssize_t n;
+	int r;
+
+	if (flags)
+		return -EINVAL;
+	if (fin->isdir || fout->isdir)
+		return -EISDIR;
+	if (!S_ISREG(fin->inode->attr.mode) ||
+	    !S_ISREG(fout->inode->attr.mode))
+		return -EINVAL;
+	if ((fin->flags & O_ACCMODE) == O_WRONLY ||
+	    (fout->flags & O_ACCMODE) == O_RDONLY || (fout->flags & O_APPEND))
+		return -EBADF;
+	if (fout->m != m)
+		return -EXDEV;
+	if (pin > INT64_MAX - len || pout > INT64_MAX - len)
+		return -EOVERFLOW;
+	r = vfs_fresh_attr(cred, fin->inode, fin);
+	if (r < 0)
+		return r;
+	if (pin >= fin->inode->attr.size)
+		len = 0;
+	else if (len > fin->inode->attr.size - pin)
+		len = fin->inode->attr.size - pin;
+	if (fin->inode == fout->inode && pout + len > pin && pin + len > pout)
+		return -EINVAL;
+	if (!len)
+		return 0;
+	if (len > FDK_MAX_RW)
+		len = FDK_MAX_RW;
+	n = -EOPNOTSUPP;
+	if (!m->no_copy_file_range) {
+		struct fuse_copy_file_range_in arg = { 0 };
+		struct fuse_write_out wo = { 0 };
+		struct fdk_req req;
+
+		arg.fh_in = fin->fh;
+		arg.off_in = pin;
+		arg.nodeid_out = fout->inode->nodeid;
+		arg.fh_out = fout->fh;
+		arg.off_out = pout;
+		arg.len = len;
+		vfs_req_init(&req, FUSE_COPY_FILE_RANGE, fin->inode->nodeid);
+		vfs_in(&req, &arg, sizeof(arg));
+		vfs_out(&req, &wo, sizeof(wo));
+		n = vfs_request(m, cred, &req);
+		if (n == -ENOSYS) {
+			m->no_copy_file_range = true;
+			n = -EOPNOTSUPP;
+		}
+		if (!n)
+			n = wo.size > len ? -EIO : (ssize_t)wo.size;
+		if (n >= 0) {
+			if (pout + n > fout->inode->attr.size)
+				fout->inode->attr.size = pout + n;
+			fout->inode->attr_expire = 0;
+		}
+	}
+	if (n == -EOPNOTSUPP || n == -EXDEV)
+		n = copy_by_io(cred, fin, pin, fout, pout, len);
+	if (n > 0 && off_in < 0)
+		fin->pos = pin + n;
+	if (n > 0 && off_out < 0)
+		fout->pos = pout + n;
+	return n;
+}
+
 /* ---- directories (fuse_readdir_uncached, parse_dirfile) ------------- */
 
 static bool dirent_name_ok(const char *name, uint32_t len)
@@ -829,6 +998,27 @@ int vfs_file_op(const struct emu_cred *cred, uint32_t op,
 		f->flags = (f->flags & ~(O_APPEND | O_NONBLOCK)) |
 			   (in->flags & (O_APPEND | O_NONBLOCK));
 		return 0;
+	case FDP_OP_FALLOCATE:
+		return vfile_fallocate(cred, f, in->flags, in->offset,
+				       in->size);
+	case FDP_OP_COPY_RANGE: {
+		struct fdp_copy_in ci;
+		struct vfile *out_f;
+
+		if (datalen != sizeof(ci))
+			return -EINVAL;
+		memcpy(&ci, data, sizeof(ci));
+		out_f = vfile_find(ci.out_key);
+		if (!out_f)
+			return -EBADF;
+		n = vfile_copy_range(cred, f, in->offset, out_f, ci.out_offset,
+				     in->size, in->flags);
+		if (n < 0)
+			return n;
+		((struct fdp_size_out *)out)->size = n;
+		*outlen = sizeof(struct fdp_size_out);
+		return 0;
+	}
 	}
 	return -EINVAL;
 }

@@ -222,7 +222,7 @@ static void op_run(void *arg)
 					p, end - p, out, &outlen, c);
 		break;
 	}
-	case FDP_OP_FSTAT ... FDP_OP_SETFL: {
+	case FDP_OP_FSTAT ... FDP_OP_COPY_RANGE: {
 		struct fdp_file_in in;
 
 		r = -EINVAL;
@@ -230,7 +230,8 @@ static void op_run(void *arg)
 			break;
 		memcpy(&in, p, sizeof(in));
 		p += sizeof(in);
-		if (in.size > FDP_IO_MAX)
+		if (in.size > FDP_IO_MAX && op->h.op != FDP_OP_FALLOCATE &&
+		    op->h.op != FDP_OP_COPY_RANGE)
 			break;
 		r = vfs_file_op(&c->cred, op->h.op, &in, p, end - p, out,
 				&outlen);

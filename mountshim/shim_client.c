@@ -703,6 +703,12 @@ static ssize_t emu_copy(int in, const struct shim_fdinfo *fin,
 	return done;
 }
 
+/*
+ * Both ends emulated: the emulator copies (FUSE_COPY_FILE_RANGE, or
+ * Linux's read/write fallback).  One end emulated: EXDEV, as Linux gives
+ * between a FUSE mount and another file system; callers such as cp then
+ * copy by hand.
+ */
 SHIM_EXPORT ssize_t copy_file_range(int in, off64_t *off_in, int out,
 				    off64_t *off_out, size_t len,
 				    unsigned int flags)
@@ -710,15 +716,101 @@ SHIM_EXPORT ssize_t copy_file_range(int in, off64_t *off_in, int out,
 	struct shim_fdinfo a = { 0 }, b = { 0 };
 	int e = errno;
 	bool ea = shim_fd_lookup(in, &a), eb = shim_fd_lookup(out, &b);
+	struct fdp_copy_in ci;
+	struct fdp_size_out o;
+	size_t n = 0;
+	long r;
 
 	if (likely(!ea && !eb))
 		return REAL(copy_file_range)(in, off_in, out, off_out, len,
 					     flags);
-	if (flags)
+	if ((off_in && *off_in < 0) || (off_out && *off_out < 0))
 		return shim_result(-EINVAL, e);
-	return shim_result(emu_copy(in, ea ? &a : NULL, off_in, out,
-				    eb ? &b : NULL, off_out, len), e);
+	if (!ea || !eb)
+		return shim_result(flags ? -EINVAL : -EXDEV, e);
+	ci.out_key = b.open_key;
+	ci.out_offset = off_out ? *off_out : -1;
+	r = shim_op_file(FDP_OP_COPY_RANGE, a.open_key, off_in ? *off_in : -1,
+			 len, flags, 0, &ci, sizeof(ci), &o, sizeof(o), &n);
+	if (r == 0 && n < sizeof(o))
+		r = -EIO;
+	if (r == 0) {
+		r = o.size;
+		if (off_in)
+			*off_in += r;
+		if (off_out)
+			*off_out += r;
+	}
+	return shim_result(r, e);
 }
+
+/* ---- fallocate and posix_fallocate -------------------------------------- */
+
+static long emu_fallocate(const struct shim_fdinfo *fi, int mode,
+			  int64_t off, int64_t len)
+{
+	return shim_op_file(FDP_OP_FALLOCATE, fi->open_key, off, len, mode, 0,
+			    NULL, 0, NULL, 0, NULL);
+}
+
+#define WRAP_FALLOCATE(name, off_t_)					\
+SHIM_EXPORT int name(int fd, int mode, off_t_ off, off_t_ len)		\
+{									\
+	SHIM_FDCALL(int, fd, REAL(name)(fd, mode, off, len),		\
+		    emu_fallocate(&fi, mode, off, len));		\
+}
+
+WRAP_FALLOCATE(fallocate, off_t)
+WRAP_FALLOCATE(fallocate64, off64_t)
+
+/*
+ * glibc's posix_fallocate: fallocate(fd, 0, ...), and where the file
+ * system has none, make the range exist by writing a zero byte at its
+ * last offset when that lies past the end (the bytes before are a hole,
+ * which reads as zeros).  Returns an error number, errno untouched.
+ */
+static int emu_posix_fallocate(const struct shim_fdinfo *fi, int64_t off,
+			       int64_t len)
+{
+	struct fdp_stat_out st;
+	size_t n = 0;
+	long r;
+
+	if (off < 0 || len < 0)
+		return EINVAL;
+	if (off > INT64_MAX - len)
+		return EFBIG;
+	r = len ? emu_fallocate(fi, 0, off, len) : 0;
+	if (r != -EOPNOTSUPP)
+		return -r;
+	if (fi->flags & O_APPEND)
+		return EBADF;
+	r = shim_op_file(FDP_OP_FSTAT, fi->open_key, 0, 0, 0, 0, NULL, 0,
+			 &st, sizeof(st), &n);
+	if (r < 0)
+		return -r;
+	if (S_ISFIFO(st.attr.mode))
+		return ESPIPE;
+	if (!S_ISREG(st.attr.mode))
+		return ENODEV;
+	if ((uint64_t)(off + len) <= st.attr.size)
+		return 0;
+	r = client_pwrite(fi->open_key, "", 1, off + len - 1);
+	return r < 0 ? -r : 0;
+}
+
+#define WRAP_POSIX_FALLOCATE(name, off_t_)				\
+SHIM_EXPORT int name(int fd, off_t_ off, off_t_ len)			\
+{									\
+	struct shim_fdinfo fi = { 0 };					\
+									\
+	if (likely(!shim_fd_lookup(fd, &fi)))				\
+		return REAL(name)(fd, off, len);			\
+	return emu_posix_fallocate(&fi, off, len);			\
+}
+
+WRAP_POSIX_FALLOCATE(posix_fallocate, off_t)
+WRAP_POSIX_FALLOCATE(posix_fallocate64, off64_t)
 
 #define WRAP_SENDFILE(name, off_t_)					\
 SHIM_EXPORT ssize_t name(int out, int in, off_t_ *offset, size_t count)	\

@@ -161,30 +161,45 @@ static void big_calls(void)
 			munmap(m, 1 << 20);
 	}
 
-	/* copy_file_range and sendfile across the mount's edge */
+	/*
+	 * copy_file_range: EXDEV across the mount's edge (as Linux between
+	 * FUSE and another file system), a copy inside the mount; sendfile
+	 * across the edge.
+	 */
 	{
 		char tmp[] = "/tmp/shim-cb.XXXXXX";
-		int rfd = mkstemp(tmp), efd;
-		off64_t off = 0;
+		int rfd = mkstemp(tmp), efd, efd2;
+		off64_t off = 0, off2 = 0;
 
 		CHECK(rfd >= 0, "real temp file");
 		unlink(tmp);
 		efd = open(P("big"), O_RDONLY);
 		n = copy_file_range(efd, NULL, rfd, NULL, 1 << 20, 0);
-		CHECK(n == 1 << 20, "copy_file_range out %zd", n);
-		memset(back, 0, 1 << 20);
-		CHECK(pread(rfd, back, 1 << 20, 0) == 1 << 20 &&
-		      !memcmp(big, back, 1 << 20), "copied data");
-		close(efd);
-		efd = open(P("big2"), O_CREAT | O_WRONLY, 0644);
-		n = copy_file_range(rfd, &off, efd, NULL, 1 << 20, 0);
-		CHECK(n == 1 << 20 && off == 1 << 20, "copy_file_range in");
+		CHECK(n == -1 && errno == EXDEV, "copy_file_range out %zd", n);
+		n = copy_file_range(rfd, NULL, efd, NULL, 1 << 20, 0);
+		CHECK(n == -1 && errno == EXDEV, "copy_file_range in %zd", n);
+		efd2 = open(P("big2"), O_CREAT | O_WRONLY, 0644);
+		n = copy_file_range(efd, NULL, efd2, &off2, 1000, 0);
+		CHECK(n == 1000 && off2 == 1000 &&
+		      lseek(efd, 0, SEEK_CUR) == 1000 &&
+		      lseek(efd2, 0, SEEK_CUR) == 0, "copy_file_range head");
+		off = 1000;
+		n = copy_file_range(efd, &off, efd2, &off2, 2 << 20, 0);
+		CHECK(n == (1 << 20) - 1000 && off == 1 << 20 &&
+		      off2 == 1 << 20 && lseek(efd, 0, SEEK_CUR) == 1000,
+		      "copy_file_range rest %zd", n);
+		close(efd2);
 		close(efd);
 		efd = open(P("big2"), O_RDONLY);
+		memset(back, 0, 1 << 20);
+		CHECK(pread(efd, back, 1 << 20, 0) == 1 << 20 &&
+		      !memcmp(big, back, 1 << 20), "copied data");
 		off = 1000;
 		n = sendfile(rfd, efd, &off, 100);
 		CHECK(n == 100 && off == 1100 && lseek(efd, 0, SEEK_CUR) == 0,
 		      "sendfile with offset");
+		CHECK(pread(rfd, back, 100, 0) == 100 &&
+		      !memcmp(big + 1000, back, 100), "sendfile data");
 		close(efd);
 		close(rfd);
 		CHECK(unlink(P("big2")) == 0, "unlink big2");
