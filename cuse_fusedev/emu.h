@@ -189,7 +189,7 @@ struct vmount {
 	/* What the daemon answered ENOSYS to (fc->no_* in Linux). */
 	bool no_open, no_opendir, no_create, no_flush, no_fsync,
 	     no_fsyncdir, no_xattr, no_access, no_lseek, no_readdirplus,
-	     no_fallocate, no_copy_file_range;
+	     no_fallocate, no_copy_file_range, no_tmpfile;
 	bool finished;
 	unsigned int nfiles;		/* open files */
 	unsigned int nreleasing;	/* closed, RELEASE not answered */

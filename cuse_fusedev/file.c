@@ -140,7 +140,8 @@ void vfile_put(struct vfile *f)
 		return;
 	}
 	r->f = f;
-	if ((f->m->no_open && !f->isdir) || (f->m->no_opendir && f->isdir)) {
+	if ((f->m->no_open && !f->isdir) || (f->m->no_opendir && f->isdir) ||
+	    (f->flags & O_PATH)) {
 		loop_defer(release_done, r);
 		return;
 	}
@@ -289,6 +290,75 @@ done:
 	return 0;
 }
 
+/* O_PATH: a file for the path alone; the daemon is not asked to open. */
+int vfile_open_path(const struct emu_cred *cred, struct vinode *in,
+		    int flags, const char *path, void *owner,
+		    struct vfile **out)
+{
+	struct fuse_open_out oo = { 0 };
+
+	flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	if ((flags & O_DIRECTORY) && !S_ISDIR(in->attr.mode))
+		return -ENOTDIR;
+	return vfile_new(in, flags, path, owner, &oo, cred, out);
+}
+
+/*
+ * O_TMPFILE (vfs_tmpfile, fuse_tmpfile): CREATE's arguments under
+ * FUSE_TMPFILE, named "/" as Linux names the unlinked dentry.  A daemon
+ * without it (ENOSYS) gives EOPNOTSUPP, from then on without asking.
+ */
+int vfile_tmpfile(const struct emu_cred *cred, struct vinode *dir,
+		  int flags, mode_t mode, const char *path, void *owner,
+		  struct vfile **out)
+{
+	struct vmount *m = dir->m;
+	struct fuse_create_in arg = { 0 };
+	struct fuse_entry_out e = { 0 };
+	struct fuse_open_out oo = { 0 };
+	struct vinode *in;
+	struct fdk_req req;
+	int r;
+
+	if (!S_ISDIR(dir->attr.mode))
+		return -ENOTDIR;
+	if (m->mountflags & MS_RDONLY)
+		return -EROFS;
+	r = vfs_permission(cred, dir, 3);
+	if (r < 0)
+		return r;
+	if (m->no_tmpfile)
+		return -EOPNOTSUPP;
+	flags &= ~(O_TMPFILE & ~O_DIRECTORY);
+	flags &= ~(O_DIRECTORY | O_NOCTTY | O_CREAT | O_EXCL);
+	arg.flags = flags;
+	arg.mode = (mode & 07777) | S_IFREG;
+	vfs_req_init(&req, FUSE_TMPFILE, dir->nodeid);
+	vfs_in(&req, &arg, sizeof(arg));
+	vfs_in(&req, "/", 2);
+	vfs_out(&req, &e, sizeof(e));
+	vfs_out(&req, &oo, sizeof(oo));
+	r = vfs_request(m, cred, &req);
+	if (r == -ENOSYS) {
+		m->no_tmpfile = true;
+		return -EOPNOTSUPP;
+	}
+	if (r < 0)
+		return r;
+	if (!S_ISREG(e.attr.mode) || !e.nodeid || e.nodeid == FUSE_ROOT_ID) {
+		fdk_queue_forget(&m->fc, e.nodeid, 1);
+		return -EIO;
+	}
+	r = vinode_iget(m, &e, &in);
+	if (r < 0) {
+		fdk_queue_forget(&m->fc, e.nodeid, 1);
+		return r;
+	}
+	r = vfile_new(in, flags, path, owner, &oo, cred, out);
+	vinode_put(in);
+	return r;
+}
+
 /* fuse_create_open, or MKNOD + OPEN when the daemon has no CREATE */
 int vfile_create(const struct emu_cred *cred, struct vinode *dir,
 		 const char *name, size_t len, int flags, mode_t mode,
@@ -365,6 +435,8 @@ ssize_t vfile_read(const struct emu_cred *cred, struct vfile *f, void *buf,
 	size_t done = 0;
 	int r;
 
+	if (f->flags & O_PATH)
+		return -EBADF;
 	if (f->isdir)
 		return -EISDIR;
 	if ((f->flags & O_ACCMODE) == O_WRONLY)
@@ -420,6 +492,8 @@ ssize_t vfile_write(const struct emu_cred *cred, struct vfile *f,
 	size_t done = 0;
 	int r;
 
+	if (f->flags & O_PATH)
+		return -EBADF;
 	if (f->isdir)
 		return -EISDIR;
 	if ((f->flags & O_ACCMODE) == O_RDONLY)
@@ -474,7 +548,7 @@ int vfile_flush(const struct emu_cred *cred, struct vfile *f)
 	struct fdk_req req;
 	int r;
 
-	if (f->isdir || f->m->no_flush || f->m->no_open)
+	if (f->isdir || f->m->no_flush || f->m->no_open || (f->flags & O_PATH))
 		return 0;
 	arg.fh = f->fh;
 	arg.lock_owner = lock_owner_of(cred->pid);
@@ -918,6 +992,10 @@ int vfs_file_op(const struct emu_cred *cred, uint32_t op,
 
 	*outlen = 0;
 	if (!f)
+		return -EBADF;
+	/* An O_PATH file names its inode and nothing more. */
+	if ((f->flags & O_PATH) && op != FDP_OP_FSTAT &&
+	    op != FDP_OP_FSTATFS && op != FDP_OP_FPATH)
 		return -EBADF;
 	switch (op) {
 	case FDP_OP_FSTAT:

@@ -386,7 +386,20 @@ static int do_open(const struct emu_cred *cred, const char *path, int flags,
 	struct walk w;
 	int r;
 
-	if (flags & O_CREAT) {
+	if (flags & O_PATH) {
+		r = vfs_walk(cred, path,
+			     (flags & O_NOFOLLOW) ? 0 : WALK_FOLLOW, &w);
+		if (!r)
+			r = vfile_open_path(cred, w.inode, flags, path, owner,
+					    &f);
+	} else if ((flags & O_TMPFILE) == O_TMPFILE) {
+		if ((flags & O_ACCMODE) == O_RDONLY)
+			return -EINVAL;
+		r = vfs_walk(cred, path, WALK_FOLLOW, &w);
+		if (!r)
+			r = vfile_tmpfile(cred, w.inode, flags, mode, path,
+					  owner, &f);
+	} else if (flags & O_CREAT) {
 		unsigned int wf = WALK_PARENT;
 
 		if (!(flags & O_EXCL) && !(flags & O_NOFOLLOW))

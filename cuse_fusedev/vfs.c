@@ -122,8 +122,8 @@ static void vinode_unhash(struct vinode *in)
  * fuse_iget: the inode for a nodeid the daemon just returned in an entry;
  * counts the lookup.  Returns a new reference.
  */
-static int vinode_iget(struct vmount *m, const struct fuse_entry_out *e,
-		       struct vinode **out)
+int vinode_iget(struct vmount *m, const struct fuse_entry_out *e,
+		struct vinode **out)
 {
 	struct vinode *in = vinode_find(m, e->nodeid);
 

@@ -54,6 +54,8 @@ int vfs_setattr(const struct emu_cred *cred, struct vinode *in,
 void vfs_stat_out(struct vinode *in, struct fdp_stat_out *out);
 int vfs_lookup(const struct emu_cred *cred, struct vinode *dir,
 	       const char *name, size_t len, struct vinode **out);
+int vinode_iget(struct vmount *m, const struct fuse_entry_out *e,
+		struct vinode **out);
 int vfs_new_entry(struct vinode *dir, const char *name, size_t len,
 		  struct fuse_entry_out *e, struct vinode **out);
 int vfs_readlink(const struct emu_cred *cred, struct vinode *in, char *buf,
@@ -70,5 +72,11 @@ int vfile_open(const struct emu_cred *cred, struct vinode *in, int flags,
 int vfile_create(const struct emu_cred *cred, struct vinode *dir,
 		 const char *name, size_t len, int flags, mode_t mode,
 		 const char *path, void *owner, struct vfile **out);
+int vfile_tmpfile(const struct emu_cred *cred, struct vinode *dir,
+		  int flags, mode_t mode, const char *path, void *owner,
+		  struct vfile **out);
+int vfile_open_path(const struct emu_cred *cred, struct vinode *in,
+		    int flags, const char *path, void *owner,
+		    struct vfile **out);
 
 #endif /* CUSE_FUSEDEV_VFS_I_H */

@@ -1438,9 +1438,22 @@ SHIM_EXPORT ssize_t readlink(const char *path, char *buf, size_t size)
 		      emu_readlink(&rt, buf, size));
 }
 
+static struct shim_route *fd_route(struct shim_route *rt, int fd);
+
+/* readlinkat(fd, "") reads the symlink an O_PATH|O_NOFOLLOW fd names. */
+#define READLINK_EMPTY(dirfd, path, buf, size)				\
+	do {								\
+		struct shim_route frt;					\
+		int e_ = errno;						\
+		if (!*path && fd_route(&frt, dirfd))			\
+			return shim_result(emu_readlink(&frt, buf, size), \
+					   e_);				\
+	} while (0)
+
 SHIM_EXPORT ssize_t readlinkat(int dirfd, const char *path, char *buf,
 			       size_t size)
 {
+	READLINK_EMPTY(dirfd, path, buf, size);
 	SHIM_PATHCALL(ssize_t, dirfd, path,
 		      REAL(readlinkat)(rt.dirfd, rt.path, buf, size),
 		      emu_readlink(&rt, buf, size));
@@ -1461,6 +1474,7 @@ SHIM_EXPORT ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf,
 {
 	if (size > buflen)
 		__chk_fail();
+	READLINK_EMPTY(dirfd, path, buf, size);
 	SHIM_PATHCALL(ssize_t, dirfd, path,
 		      REAL(__readlinkat_chk)(rt.dirfd, rt.path, buf, size,
 					     buflen),
