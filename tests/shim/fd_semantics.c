@@ -5,7 +5,8 @@
  *  - dup'd fds and a fork child share one file offset (one open file
  *    description, as POSIX says);
  *  - an exec'd program inherits the fd: with the shim it finds the file
- *    again (fstat, lseek), without the shim plain read() still works;
+ *    again (fstat, lseek), without the shim plain read() and write()
+ *    still work; vfork and posix_spawn children are like fork's;
  *  - an fd passed with SCM_RIGHTS works in the receiver;
  *  - a client SIGKILLed with a file open leaves no open file behind: after
  *    unlink, the daemon's block count returns to where it was.
@@ -17,6 +18,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +54,7 @@ static bool read_is(int fd, const char *want)
 /* Exec'd child: the fd is inherited, the shim finds it again. */
 static int inherited(int fd, long size, long pos)
 {
+	char want[2] = "";
 	struct stat st;
 
 	if (fstat(fd, &st) < 0 || st.st_size != size) {
@@ -64,7 +67,8 @@ static int inherited(int fd, long size, long pos)
 			(long long)lseek(fd, 0, SEEK_CUR), pos);
 		return 1;
 	}
-	return read_is(fd, "4") ? 0 : 1;
+	want[0] = "0123456789AB"[pos];
+	return read_is(fd, want) ? 0 : 1;
 }
 
 static int send_fd(int sock, int fd)
@@ -192,6 +196,49 @@ int main(int argc, char **argv)
 	}
 	CHECK(wait_status(pid) == 0, "read in a process without the shim");
 
+	/* exec without the shim: plain write() at the shared offset */
+	pid = fork();
+	if (pid == 0) {
+		char cmd[64];
+
+		snprintf(cmd, sizeof(cmd), "printf AB >&%d", fd);
+		unsetenv("LD_PRELOAD");
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	CHECK(wait_status(pid) == 0, "write in a process without the shim");
+	{
+		char b[13] = "";
+
+		CHECK(lseek(fd, 0, SEEK_CUR) == 12 &&
+		      pread(fd, b, 12, 0) == 12 &&
+		      !memcmp(b, "0123456789AB", 12),
+		      "the write landed at the shared offset: %s", b);
+	}
+
+	/* vfork + exec and posix_spawn hand the fd on as fork does */
+	CHECK(lseek(fd, 4, SEEK_SET) == 4, "seek for vfork");
+	snprintf(arg[0], sizeof(arg[0]), "%d", fd);
+	pid = vfork();
+	if (pid == 0) {
+		execl(self, self, "--inherited", arg[0], "12", "4",
+		      (char *)NULL);
+		_exit(127);
+	}
+	CHECK(wait_status(pid) == 0, "vfork'd child with the shim");
+	CHECK(lseek(fd, 0, SEEK_CUR) == 5, "vfork child's read moved it");
+	{
+		char *sargv[] = { self, "--inherited", arg[0], "12", "5",
+				  NULL };
+		extern char **environ;
+
+		CHECK(posix_spawn(&pid, self, NULL, NULL, sargv,
+				  environ) == 0, "posix_spawn");
+		CHECK(wait_status(pid) == 0, "spawned child with the shim");
+		CHECK(lseek(fd, 0, SEEK_CUR) == 6,
+		      "spawned child's read moved it");
+	}
+
 	/* SCM_RIGHTS */
 	CHECK(lseek(fd, 4, SEEK_SET) == 4, "seek for the receiver");
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv_pair) == 0, "socketpair");
@@ -202,7 +249,7 @@ int main(int argc, char **argv)
 		close(sv_pair[0]);
 		close(fd);
 		rfd = recv_fd(sv_pair[1]);
-		if (rfd < 0 || fstat(rfd, &st) < 0 || st.st_size != 10 ||
+		if (rfd < 0 || fstat(rfd, &st) < 0 || st.st_size != 12 ||
 		    lseek(rfd, 0, SEEK_CUR) != 4 || !read_is(rfd, "4"))
 			_exit(1);
 		_exit(0);
