@@ -107,7 +107,9 @@ void __chk_fail(void) __attribute__((noreturn));
 	X(preadv64v2) X(pwritev2) X(pwritev64v2) X(copy_file_range)	\
 	X(sendfile) X(sendfile64) X(mmap) X(mmap64) X(recvmsg)		\
 	X(fallocate) X(fallocate64) X(posix_fallocate)			\
-	X(posix_fallocate64)						\
+	X(posix_fallocate64) X(fseek) X(fseeko) X(fseeko64) X(ftell)	\
+	X(ftello) X(ftello64) X(rewind) X(fgetpos) X(fgetpos64)	\
+	X(fsetpos) X(fsetpos64) X(fflush) X(fflush_unlocked)		\
 	X(fstat) X(fstat64) X(__fxstat) X(__fxstat64) X(stat) X(stat64)	\
 	X(lstat) X(lstat64) X(__xstat) X(__xstat64) X(__lxstat)		\
 	X(__lxstat64) X(fstatat) X(fstatat64) X(__fxstatat)		\

@@ -372,6 +372,33 @@ static void name_calls(void)
 		      "fopen a");
 		CHECK(stat(P("d/t"), &st) == 0 && st.st_size == 13,
 		      "appended");
+		/* a seekable stream: "line one\ntwo\n" */
+		fp = fopen(P("d/t"), "r+");
+		CHECK(fp && fgets(line, sizeof(line), fp) && ftell(fp) == 9,
+		      "ftell after a line");
+		CHECK(fp && fseek(fp, 5, SEEK_SET) == 0 && getc(fp) == 'o' &&
+		      ftello(fp) == 6, "fseek, getc");
+		CHECK(fp && ungetc('X', fp) == 'X' && ftell(fp) == 5 &&
+		      getc(fp) == 'X' && ftell(fp) == 6, "ungetc");
+		CHECK(fp && fseek(fp, 0, SEEK_CUR) == 0 &&
+		      fputs("NE", fp) >= 0 && fseek(fp, -4, SEEK_END) == 0 &&
+		      fgets(line, sizeof(line), fp) && !strcmp(line, "two\n") &&
+		      feof(fp) == 0 && getc(fp) == EOF && feof(fp),
+		      "write in the middle, fseek from the end");
+		if (fp) {
+			fpos_t pos;
+
+			rewind(fp);
+			CHECK(!feof(fp) && ftell(fp) == 0 &&
+			      fgetpos(fp, &pos) == 0 &&
+			      fgets(line, sizeof(line), fp) &&
+			      !strcmp(line, "line oNE\n") &&
+			      fsetpos(fp, &pos) == 0 && getc(fp) == 'l',
+			      "rewind, fgetpos, fsetpos: %s", line);
+			CHECK(fseek(fp, -1, SEEK_SET) < 0 && errno == EINVAL,
+			      "fseek before 0");
+			CHECK(fclose(fp) == 0, "fclose r+");
+		}
 		snprintf(buf, sizeof(buf), "%s", P("d/tmpXXXXXX"));
 		fd = mkstemp(buf);
 		CHECK(fd >= 0 && write(fd, "t", 1) == 1 && close(fd) == 0 &&
