@@ -110,6 +110,7 @@ void __chk_fail(void) __attribute__((noreturn));
 	X(posix_fallocate64) X(fseek) X(fseeko) X(fseeko64) X(ftell)	\
 	X(ftello) X(ftello64) X(rewind) X(fgetpos) X(fgetpos64)	\
 	X(fsetpos) X(fsetpos64) X(fflush) X(fflush_unlocked)		\
+	X(nftw) X(nftw64) X(ftw) X(ftw64) X(glob) X(glob64)		\
 	X(fstat) X(fstat64) X(__fxstat) X(__fxstat64) X(stat) X(stat64)	\
 	X(lstat) X(lstat64) X(__xstat) X(__xstat64) X(__lxstat)		\
 	X(__lxstat64) X(fstatat) X(fstatat64) X(__fxstatat)		\
