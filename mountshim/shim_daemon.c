@@ -362,6 +362,68 @@ static long splice_to_dev(int in, loff_t *off_in, int out, size_t len,
 	return n < 0 ? -errno : n;
 }
 
+/*
+ * splice with an explicit offset on an emulated client file: the device
+ * has no position to splice at, so the data goes by the open file's key
+ * (one pread into the pipe, or what the pipe holds in one pwrite).
+ */
+static long splice_client_at(int in, loff_t *off_in, int out,
+			     loff_t *off_out, size_t len, unsigned int flags)
+{
+	struct shim_fdinfo fi = { 0 };
+	struct fdp_size_out o;
+	size_t done = 0, nn = 0;
+	ssize_t n, w;
+	char *buf;
+	long r;
+
+	buf = splice_buffer(len);
+	if (!buf)
+		return -ENOMEM;
+	if (off_in) {
+		if (!shim_fd_lookup(in, &fi))
+			return -ESPIPE;
+		n = shim_client_pread(fi.open_key, buf, len, *off_in);
+		if (n <= 0)
+			return n;
+		while (done < (size_t)n) {
+			w = write(out, buf + done, n - done);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0 && errno == EAGAIN &&
+			    !(flags & SPLICE_F_NONBLOCK) &&
+			    wait_fd(out, POLLOUT) == 0)
+				continue;
+			if (w <= 0)
+				break;
+			done += w;
+		}
+		*off_in += done;
+		return done ? (long)done : -errno;
+	}
+	if (!shim_fd_lookup(out, &fi))
+		return -ESPIPE;
+	for (;;) {
+		n = read(in, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN && !(flags & SPLICE_F_NONBLOCK) &&
+		    wait_fd(in, POLLIN) == 0)
+			continue;
+		break;
+	}
+	if (n <= 0)
+		return n < 0 ? -errno : 0;
+	r = shim_op_file(FDP_OP_PWRITE, fi.open_key, *off_out, 0, 0, 0, buf,
+			 n, &o, sizeof(o), &nn);
+	if (r == 0 && nn < sizeof(o))
+		r = -EIO;
+	if (r < 0)
+		return r;
+	*off_out += o.size;
+	return o.size;
+}
+
 SHIM_EXPORT ssize_t splice(int in, loff_t *off_in, int out, loff_t *off_out,
 			   size_t len, unsigned int flags)
 {
@@ -378,10 +440,13 @@ SHIM_EXPORT ssize_t splice(int in, loff_t *off_in, int out, loff_t *off_out,
 			 "read/write");
 	}
 	if (shim_is_device_fd(in)) {
-		r = off_in ? -ESPIPE : splice_from_dev(in, out, off_out, len);
+		r = off_in ? splice_client_at(in, off_in, out, NULL, len,
+					      flags) :
+			     splice_from_dev(in, out, off_out, len);
 	} else if (shim_is_device_fd(out)) {
-		r = off_out ? -ESPIPE :
-		    splice_to_dev(in, off_in, out, len, flags);
+		r = off_out ? splice_client_at(in, NULL, out, off_out, len,
+					       flags) :
+			      splice_to_dev(in, off_in, out, len, flags);
 	} else {
 		return REAL(splice)(in, off_in, out, off_out, len, flags);
 	}
