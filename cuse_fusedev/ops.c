@@ -379,13 +379,31 @@ static int do_access(const struct emu_cred *cred, struct vinode *in,
 	return r;
 }
 
+#define EXT(r, w, out, outlen) do {					\
+	if ((r) == FDP_EXTERNAL) {					\
+		size_t _n = strlen((w)->ext) + 1;			\
+		memcpy((out), (w)->ext, _n);				\
+		*(outlen) = _n;						\
+	}								\
+} while (0)
+
+/*
+ * Open @path; FDP_EXTERNAL when the walk (with the open's own follow
+ * rules) left every mount: then @out holds the path to redo, *@outlen
+ * its size with the NUL.
+ */
 static int do_open(const struct emu_cred *cred, const char *path, int flags,
-		   mode_t mode, void *owner, struct fdp_open_out *out)
+		   mode_t mode, void *owner, void *outbuf, size_t *outlen)
 {
+	struct fdp_open_out *out = outbuf;
 	struct vfile *f = NULL;
 	struct walk w;
 	int r;
 
+	/* build_open_flags (Linux 6.4+): a directory cannot be created */
+	if (!(flags & O_PATH) &&
+	    (flags & (O_CREAT | O_DIRECTORY)) == (O_CREAT | O_DIRECTORY))
+		return -EINVAL;
 	if (flags & O_PATH) {
 		r = vfs_walk(cred, path,
 			     (flags & O_NOFOLLOW) ? 0 : WALK_FOLLOW, &w);
@@ -438,19 +456,12 @@ static int do_open(const struct emu_cred *cred, const char *path, int flags,
 		out->open_flags = f->open_flags;
 	}
 out:
-	if (r == FDP_EXTERNAL)
-		out->open_key = 0;
+	if (!r)
+		*outlen = sizeof(*out);
+	EXT(r, &w, outbuf, outlen);
 	vfs_walk_done(&w);
 	return r;
 }
-
-#define EXT(r, w, out, outlen) do {					\
-	if ((r) == FDP_EXTERNAL) {					\
-		size_t _n = strlen((w)->ext) + 1;			\
-		memcpy((out), (w)->ext, _n);				\
-		*(outlen) = _n;						\
-	}								\
-} while (0)
 
 int vfs_path_op(const struct emu_cred *cred, uint32_t op,
 		const struct fdp_path_in *in, const char *path,
@@ -467,18 +478,8 @@ int vfs_path_op(const struct emu_cred *cred, uint32_t op,
 	memset(&w2, 0, sizeof(w2));
 	switch (op) {
 	case FDP_OP_OPEN:
-		r = do_open(cred, path, in->flags, in->mode, owner, out);
-		if (!r)
-			*outlen = sizeof(struct fdp_open_out);
-		else if (r == FDP_EXTERNAL) {
-			/* Redo the walk only to learn the outside path. */
-			r = vfs_walk(cred, path, 0, &w);
-			if (r != FDP_EXTERNAL)
-				r = vfs_walk(cred, path, WALK_PARENT, &w);
-			EXT(r, &w, out, outlen);
-			vfs_walk_done(&w);
-		}
-		return r;
+		return do_open(cred, path, in->flags, in->mode, owner, out,
+			       outlen);
 	case FDP_OP_STAT:
 	case FDP_OP_READLINK:
 	case FDP_OP_ACCESS:

@@ -1297,6 +1297,11 @@ static void memfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		fuse_reply_err(req, *name ? ERANGE : EINVAL);
 		return;
 	}
+	/* No ACLs here: the caller then falls back to the mode bits. */
+	if (!strncmp(name, "system.posix_acl_", 17)) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
 	if (size > MEMFS_XATTR_MAX) {
 		fuse_reply_err(req, E2BIG);
 		return;
