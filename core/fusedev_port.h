@@ -209,6 +209,10 @@ enum fdp_op {
 				 * position), size, flags; data:
 				 * fdp_copy_in; out: fdp_size_out */
 
+	/* file locks, by open file: in: fdp_lock_in */
+	FDP_OP_GETLK,		/* out: fdp_lock_out */
+	FDP_OP_SETLK,		/* out: none; FDP_LK_WAIT may block */
+
 	FDP_OP_MAX
 };
 
@@ -261,12 +265,50 @@ struct fdp_open_out {
 	uint64_t open_key;		/* bind a device open to it, once */
 	uint32_t open_flags;		/* FOPEN_* the daemon returned */
 	uint32_t padding;
+	/* then, where known: the file's canonical path, NUL-terminated */
 };
 
 struct fdp_size_out {
 	uint64_t size;
 };
 
+/*
+ * File locks (fcntl F_GETLK/F_SETLK/F_SETLKW, F_OFD_*, flock(2); lockf(3)
+ * is fcntl's POSIX kind).  The emulator checks and resolves the request
+ * as fs/locks.c does (l_whence against the open file's position and the
+ * inode's size); the owner is the caller's process (SO_PEERCRED) for
+ * FDP_LK_POSIX, the open file for FDP_LK_OFD and FDP_LK_FLOCK.  A
+ * FDP_LK_WAIT request sleeps until granted; FDP_OP_INTERRUPT ends it
+ * with -EINTR.
+ */
+#define FDP_LK_POSIX		0	/* fcntl F_GETLK, F_SETLK(W) */
+#define FDP_LK_OFD		1	/* fcntl F_OFD_* */
+#define FDP_LK_FLOCK		2	/* flock(2): whole file, no range */
+#define FDP_LK_KIND		0xff
+#define FDP_LK_WAIT		(1u << 8)	/* F_SETLKW, flock without
+						 * LOCK_NB */
+
+struct fdp_lock_in {
+	uint64_t open_key;
+	int64_t start;			/* l_start, from l_whence */
+	int64_t len;			/* l_len (< 0: before start) */
+	uint32_t kind;			/* FDP_LK_* | FDP_LK_WAIT */
+	int32_t pid;			/* l_pid as given (OFD: must be 0) */
+	uint16_t type;			/* F_RDLCK, F_WRLCK, F_UNLCK */
+	uint16_t whence;		/* SEEK_SET, SEEK_CUR, SEEK_END */
+	uint32_t padding;
+};
+
+struct fdp_lock_out {			/* F_GETLK's answer */
+	int64_t start;			/* from SEEK_SET */
+	int64_t len;			/* 0: to the end of the file */
+	int32_t pid;			/* holder; -1 for an OFD lock */
+	uint16_t type;			/* F_UNLCK: no conflict, rest unset */
+	uint16_t whence;		/* SEEK_SET */
+};
+
+_Static_assert(sizeof(struct fdp_lock_in) == 40, "fdp_lock_in layout");
+_Static_assert(sizeof(struct fdp_lock_out) == 24, "fdp_lock_out layout");
 _Static_assert(sizeof(struct fdp_hdr) == 24, "fdp_hdr layout");
 _Static_assert(sizeof(struct fdp_path_in) == 24, "fdp_path_in layout");
 _Static_assert(sizeof(struct fdp_file_in) == 32, "fdp_file_in layout");

@@ -18,6 +18,7 @@
 #include <sys/random.h>
 
 #include "emu.h"
+#include "lock.h"
 
 #define DEV_HASH_SIZE 1024
 
@@ -567,6 +568,9 @@ void devop_flush(fuse_req_t req, struct fuse_file_info *fi)
 	struct emu_dev *dev = fi_dev(fi);
 
 	if (dev->kind == FUSEDEV_KIND_CLIENT) {
+		/* A close of an fd: the closer's POSIX locks on the inode
+		 * go now, before close(2) returns (lock.c). */
+		lock_flush(dev->file, fuse_req_ctx(req)->pid);
 		client_io(req, dev, CIO_FLUSH, NULL, 0, 0);
 		return;
 	}

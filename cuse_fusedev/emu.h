@@ -158,6 +158,7 @@ struct vinode {
 	unsigned int refs;		/* dentries, files, walkers */
 	struct vmount *m;
 	struct vinode *hnext;
+	struct vdentry *alias;		/* a dentry naming it, or NULL */
 	bool forgotten;
 };
 

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "emu.h"
+#include "lock.h"
 #include "vfs_i.h"
 
 #define VFILE_HASH 1024
@@ -54,6 +55,7 @@ void vfile_free_all(void)
 {
 	size_t k;
 
+	lock_free_all();
 	for (k = 0; k < VFILE_HASH; k++) {
 		while (vfile_hash[k]) {
 			struct vfile *f = vfile_hash[k];
@@ -81,11 +83,6 @@ static uint32_t chunk_limit(struct vmount *m, bool writing)
 	if (!writing && m->fc.max_read < n)
 		n = m->fc.max_read;
 	return n ? n : FDK_PAGE_SIZE;
-}
-
-static uint64_t lock_owner_of(pid_t pid)
-{
-	return (uint64_t)pid * 0x9e3779b97f4a7c15ull;
 }
 
 /* ---- release -------------------------------------------------------- */
@@ -126,6 +123,7 @@ void vfile_put(struct vfile *f)
 
 	if (!f || --f->refs)
 		return;
+	lock_file_gone(f);
 	vfile_unhash(f);
 	f->m->nfiles--;
 	f->m->nreleasing++;
@@ -148,6 +146,11 @@ void vfile_put(struct vfile *f)
 	r->f = f;
 	r->in.fh = f->fh;
 	r->in.flags = f->flags;
+	if (f->lock_owner) {
+		/* flock locks went to the daemon (lock.c) */
+		r->in.release_flags |= FUSE_RELEASE_FLOCK_UNLOCK;
+		r->in.lock_owner = f->lock_owner;
+	}
 	vfs_req_init(&r->req, f->isdir ? FUSE_RELEASEDIR : FUSE_RELEASE,
 		     f->inode->nodeid);
 	vfs_in(&r->req, &r->in, sizeof(r->in));
@@ -551,7 +554,7 @@ int vfile_flush(const struct emu_cred *cred, struct vfile *f)
 	if (f->isdir || f->m->no_flush || f->m->no_open || (f->flags & O_PATH))
 		return 0;
 	arg.fh = f->fh;
-	arg.lock_owner = lock_owner_of(cred->pid);
+	arg.lock_owner = lock_flush_owner(f, cred->pid);
 	vfs_req_init(&req, FUSE_FLUSH, f->inode->nodeid);
 	vfs_in(&req, &arg, sizeof(arg));
 	r = vfs_request(f->m, cred, &req);
@@ -1066,6 +1069,12 @@ int vfs_file_op(const struct emu_cred *cred, uint32_t op,
 			*outlen = sizeof(struct fuse_kstatfs);
 		return r;
 	case FDP_OP_FPATH:
+		/* where the file is now; else where it was opened */
+		if (cap >= FUSEDEV_PATH_MAX &&
+		    vfs_inode_path(f->inode, out, FUSEDEV_PATH_MAX) == 0) {
+			*outlen = strlen(out) + 1;
+			return 0;
+		}
 		n = strlen(f->path) + 1;
 		if ((size_t)n > cap)
 			return -ENAMETOOLONG;

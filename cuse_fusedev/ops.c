@@ -456,8 +456,14 @@ static int do_open(const struct emu_cred *cred, const char *path, int flags,
 		out->open_flags = f->open_flags;
 	}
 out:
-	if (!r)
+	if (!r) {
+		/* the path that names the file, "x/.." and symlinks resolved */
+		char *canon = (char *)outbuf + sizeof(*out);
+
 		*outlen = sizeof(*out);
+		if (vfs_inode_path(f->inode, canon, FUSEDEV_PATH_MAX) == 0)
+			*outlen += strlen(canon) + 1;
+	}
 	EXT(r, &w, outbuf, outlen);
 	vfs_walk_done(&w);
 	return r;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "emu.h"
+#include "lock.h"
 
 #define PORT_INFLIGHT_MAX	64	/* per connection */
 #define PORT_POOL_MAX		16
@@ -237,6 +238,11 @@ static void op_run(void *arg)
 				&outlen);
 		break;
 	}
+	case FDP_OP_GETLK:
+	case FDP_OP_SETLK:
+		r = lock_port_op(&c->cred, op->h.op, p, end - p, out,
+				 &outlen);
+		break;
 	default:
 		r = -EINVAL;
 		outlen = 0;

@@ -231,6 +231,8 @@ void dentry_drop(struct vmount *m, struct vinode *dir, const char *name,
 	d = *pp;
 	*pp = d->hnext;
 	m->dcount--;
+	if (d->inode && d->inode->alias == d)
+		d->inode->alias = NULL;
 	vinode_put(d->inode);
 	vinode_put(d->parent);
 	free(d);
@@ -280,8 +282,10 @@ void dentry_set(struct vmount *m, struct vinode *dir, const char *name,
 	d->parent = dir;
 	vinode_get(dir);
 	d->inode = inode;
-	if (inode)
+	if (inode) {
 		vinode_get(inode);
+		inode->alias = d;
+	}
 	d->expire = expire;
 	d->namelen = len;
 	memcpy(d->name, name, len);
@@ -293,6 +297,41 @@ void dentry_set(struct vmount *m, struct vinode *dir, const char *name,
 		m->dtab[s] = d;
 	}
 	m->dcount++;
+}
+
+/*
+ * d_path: the absolute path that names @in now, from its dentries up to
+ * the mount's root, into @buf; -ENOENT when a link is missing (unlinked,
+ * or its dentry was dropped), -ENAMETOOLONG.
+ */
+int vfs_inode_path(struct vinode *in, char *buf, size_t size)
+{
+	struct vmount *m = in->m;
+	size_t pos = size, hops = 0;
+
+	if (!size)
+		return -ENAMETOOLONG;
+	buf[--pos] = '\0';
+	while (in != m->root) {
+		struct vdentry *d = in->alias;
+
+		if (!d || ++hops > FUSEDEV_PATH_MAX / 2)
+			return -ENOENT;
+		if (pos < d->namelen + 1)
+			return -ENAMETOOLONG;
+		pos -= d->namelen;
+		memcpy(buf + pos, d->name, d->namelen);
+		buf[--pos] = '/';
+		in = d->parent;
+	}
+	if (pos < m->pathlen)
+		return -ENAMETOOLONG;
+	if (pos == size - 1 || m->pathlen > 1) {
+		pos -= m->pathlen;
+		memcpy(buf + pos, m->path, m->pathlen);
+	}
+	memmove(buf, buf + pos, size - pos);
+	return 0;
 }
 
 /* ---- requests --------------------------------------------------------- */
@@ -1081,7 +1120,8 @@ static void vmount_free(struct vmount *m)
 		       FUSE_BIG_WRITES | FUSE_DO_READDIRPLUS | \
 		       FUSE_MAX_PAGES | FUSE_PARALLEL_DIROPS | \
 		       FUSE_ABORT_ERROR | FUSE_NO_OPEN_SUPPORT | \
-		       FUSE_NO_OPENDIR_SUPPORT | FUSE_EXPORT_SUPPORT)
+		       FUSE_NO_OPENDIR_SUPPORT | FUSE_EXPORT_SUPPORT | \
+		       FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS)
 
 /* fuse_fill_super: make the mount and send INIT; the reply comes later. */
 int vfs_mount(const struct emu_cred *cred, struct emu_dev *dev,
@@ -1172,8 +1212,10 @@ static void forget_all(struct vmount *m)
 
 			m->dtab[k] = d->hnext;
 			m->dcount--;
-			if (d->inode)
+			if (d->inode) {
 				d->inode->refs--;
+				d->inode->alias = NULL;
+			}
 			d->parent->refs--;
 			free(d);
 		}

@@ -54,6 +54,7 @@ int vfs_setattr(const struct emu_cred *cred, struct vinode *in,
 void vfs_stat_out(struct vinode *in, struct fdp_stat_out *out);
 int vfs_lookup(const struct emu_cred *cred, struct vinode *dir,
 	       const char *name, size_t len, struct vinode **out);
+int vfs_inode_path(struct vinode *in, char *buf, size_t size);
 int vinode_iget(struct vmount *m, const struct fuse_entry_out *e,
 		struct vinode **out);
 int vfs_new_entry(struct vinode *dir, const char *name, size_t len,

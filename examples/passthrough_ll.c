@@ -9,6 +9,16 @@
  * count to zero.  Operations act on those fds (*at(2) calls relative to
  * them, or /proc/self/fd/N where no *at form exists).
  *
+ * File locks (getlk/setlk/flock, so FUSE_POSIX_LOCKS and FUSE_FLOCK_LOCKS
+ * in INIT): a small table here, keyed by the lock owner the kernel sends,
+ * not locks on the source files.  Locks on per-open fds cannot stand in:
+ * a POSIX owner (a process) spans all its opens of a file, and a thread
+ * blocked in F_SETLKW on a source fd could not be woken by
+ * FUSE_INTERRUPT.  So these locks are seen only through this mount;
+ * SETLKW waits on a condition variable (one worker thread each; with -s
+ * a blocking lock would stall the daemon), and an interrupt ends it with
+ * EINTR.
+ *
  * The daemon has a write_buf operation on purpose: with it, libfuse
  * receives requests with splice(2) where it can, a path an emulated
  * device has to support.  -o plain_write drops it (libfuse then reads
@@ -60,6 +70,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
@@ -724,11 +735,287 @@ static void pt_write_buf(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_write(req, n);
 }
 
+/* ---- locks ------------------------------------------------------------ */
+
+#define PT_OFFSET_MAX	INT64_MAX
+
+struct pt_lock {
+	struct pt_lock *next;
+	fuse_ino_t ino;
+	uint64_t owner;			/* the kernel's lock owner id */
+	uint64_t fh;			/* taken through this open */
+	int flock;			/* flock(2) lock: its own space */
+	int type;			/* F_RDLCK, F_WRLCK */
+	pid_t pid;
+	int64_t start, end;		/* inclusive */
+};
+
+struct pt_waiter {
+	struct pt_waiter *next;
+	uint64_t owner, blocker;
+	int intr;
+};
+
+static pthread_mutex_t lk_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t lk_cond = PTHREAD_COND_INITIALIZER;
+static struct pt_lock *lk_list;
+static struct pt_waiter *lk_waiters;
+
+static struct pt_lock *lk_conflict(fuse_ino_t ino, int flock, uint64_t owner,
+				   int type, int64_t start, int64_t end)
+{
+	struct pt_lock *l;
+
+	for (l = lk_list; l; l = l->next)
+		if (l->ino == ino && l->flock == flock && l->owner != owner &&
+		    l->start <= end && start <= l->end &&
+		    (l->type == F_WRLCK || type == F_WRLCK))
+			return l;
+	return NULL;
+}
+
+/* Does the owner of @blocker (transitively) wait for @owner? */
+static int lk_deadlock(uint64_t owner, uint64_t blocker)
+{
+	int i;
+
+	for (i = 0; i < 10; i++) {
+		struct pt_waiter *w;
+
+		for (w = lk_waiters; w && w->owner != blocker; w = w->next)
+			;
+		if (!w)
+			return 0;
+		if (w->blocker == owner)
+			return 1;
+		blocker = w->blocker;
+	}
+	return 0;
+}
+
+/* @owner's locks on @ino become @type on [start, end]: same-type
+ * neighbours merge, other-type ones are cut or split. */
+static int lk_apply(fuse_ino_t ino, int flock, uint64_t owner, uint64_t fh,
+		    pid_t pid, int type, int64_t start, int64_t end)
+{
+	struct pt_lock **pp = &lk_list, *l, *n;
+	int64_t ns = start, ne = end;
+
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return ENOLCK;
+	while ((l = *pp)) {
+		int touch = (end == PT_OFFSET_MAX || l->start <= end + 1) &&
+			    (l->end == PT_OFFSET_MAX || start <= l->end + 1);
+
+		if (l->ino != ino || l->flock != flock || l->owner != owner) {
+			pp = &l->next;
+			continue;
+		}
+		if (type != F_UNLCK && l->type == type && touch) {
+			if (l->start < ns)
+				ns = l->start;
+			if (l->end > ne)
+				ne = l->end;
+			*pp = l->next;
+			free(l);
+			continue;
+		}
+		if (l->end < start || l->start > end) {
+			pp = &l->next;
+			continue;
+		}
+		if (l->start < start && l->end > end) {
+			struct pt_lock *r = malloc(sizeof(*r));
+
+			if (!r) {
+				free(n);
+				return ENOLCK;
+			}
+			*r = *l;
+			r->start = end + 1;
+			l->end = start - 1;
+			l->next = r;
+			pp = &r->next;
+		} else if (l->start < start) {
+			l->end = start - 1;
+			pp = &l->next;
+		} else if (l->end > end) {
+			l->start = end + 1;
+			pp = &l->next;
+		} else {
+			*pp = l->next;
+			free(l);
+		}
+	}
+	if (type != F_UNLCK) {
+		n->ino = ino;
+		n->owner = owner;
+		n->fh = fh;
+		n->flock = flock;
+		n->type = type;
+		n->pid = pid;
+		n->start = ns;
+		n->end = ne;
+		n->next = lk_list;
+		lk_list = n;
+	} else {
+		free(n);
+	}
+	pthread_cond_broadcast(&lk_cond);
+	return 0;
+}
+
+static void lk_interrupted(fuse_req_t req, void *data)
+{
+	struct pt_waiter *w = data;
+
+	pthread_mutex_lock(&lk_mutex);
+	w->intr = 1;
+	pthread_cond_broadcast(&lk_cond);
+	pthread_mutex_unlock(&lk_mutex);
+}
+
+static int lk_set(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		  int flock, int type, int64_t start, int64_t end, pid_t pid,
+		  int sleep)
+{
+	struct pt_waiter w = { .owner = fi->lock_owner };
+	int err;
+
+	if (sleep)
+		fuse_req_interrupt_func(req, lk_interrupted, &w);
+	pthread_mutex_lock(&lk_mutex);
+	for (;;) {
+		struct pt_lock *c = NULL;
+
+		if (flock) {
+			/* a conversion drops the old lock first */
+			err = lk_apply(ino, 1, w.owner, fi->fh, pid, F_UNLCK,
+				       0, PT_OFFSET_MAX);
+			if (err || type == F_UNLCK)
+				break;
+		}
+		if (type != F_UNLCK)
+			c = lk_conflict(ino, flock, w.owner, type, start, end);
+		if (!c) {
+			err = lk_apply(ino, flock, w.owner, fi->fh, pid, type,
+				       start, end);
+			break;
+		}
+		err = EAGAIN;
+		if (!sleep)
+			break;
+		err = EDEADLK;
+		if (!flock && lk_deadlock(w.owner, c->owner))
+			break;
+		err = EINTR;
+		if (w.intr)
+			break;
+		w.blocker = c->owner;
+		w.next = lk_waiters;
+		lk_waiters = &w;
+		pthread_cond_wait(&lk_cond, &lk_mutex);
+		{
+			struct pt_waiter **pp = &lk_waiters;
+
+			while (*pp != &w)
+				pp = &(*pp)->next;
+			*pp = w.next;
+		}
+	}
+	pthread_mutex_unlock(&lk_mutex);
+	if (sleep)
+		fuse_req_interrupt_func(req, NULL, NULL);
+	return err;
+}
+
+static void lk_range(const struct flock *lock, int64_t *start, int64_t *end)
+{
+	*start = lock->l_start;
+	*end = lock->l_len ? lock->l_start + lock->l_len - 1 : PT_OFFSET_MAX;
+}
+
+static void pt_getlk(fuse_req_t req, fuse_ino_t ino,
+		     struct fuse_file_info *fi, struct flock *lock)
+{
+	struct pt_lock *c = NULL, *l;
+	int64_t start, end;
+
+	lk_range(lock, &start, &end);
+	pthread_mutex_lock(&lk_mutex);
+	if (lock->l_type == F_UNLCK) {
+		/* F_OFD_GETLK with F_UNLCK: the owner's own lock */
+		for (l = lk_list; l && !c; l = l->next)
+			if (l->ino == ino && !l->flock &&
+			    l->owner == fi->lock_owner &&
+			    l->start <= end && start <= l->end)
+				c = l;
+	} else {
+		c = lk_conflict(ino, 0, fi->lock_owner, lock->l_type, start,
+				end);
+	}
+	if (c) {
+		lock->l_type = c->type;
+		lock->l_whence = SEEK_SET;
+		lock->l_start = c->start;
+		lock->l_len = c->end == PT_OFFSET_MAX ? 0 :
+			      c->end - c->start + 1;
+		lock->l_pid = c->pid;
+	} else {
+		lock->l_type = F_UNLCK;
+	}
+	pthread_mutex_unlock(&lk_mutex);
+	fuse_reply_lock(req, lock);
+}
+
+static void pt_setlk(fuse_req_t req, fuse_ino_t ino,
+		     struct fuse_file_info *fi, struct flock *lock, int sleep)
+{
+	int64_t start, end;
+
+	lk_range(lock, &start, &end);
+	fuse_reply_err(req, lk_set(req, ino, fi, 0, lock->l_type, start, end,
+				   lock->l_pid, sleep));
+}
+
+static void pt_flock(fuse_req_t req, fuse_ino_t ino,
+		     struct fuse_file_info *fi, int op)
+{
+	int type = (op & LOCK_EX) ? F_WRLCK : (op & LOCK_SH) ? F_RDLCK :
+		   F_UNLCK;
+
+	fuse_reply_err(req, lk_set(req, ino, fi, 1, type, 0, PT_OFFSET_MAX,
+				   0, !(op & LOCK_NB)));
+}
+
+/* FLUSH: the closing process's POSIX locks on @ino; RELEASE: every lock
+ * taken through the open (OFD and flock owners die with it). */
+static void lk_drop(fuse_ino_t ino, uint64_t owner, uint64_t fh, int by_fh)
+{
+	struct pt_lock **pp = &lk_list, *l;
+
+	pthread_mutex_lock(&lk_mutex);
+	while ((l = *pp)) {
+		if (l->ino == ino && (by_fh ? l->fh == fh :
+				      !l->flock && l->owner == owner)) {
+			*pp = l->next;
+			free(l);
+		} else {
+			pp = &l->next;
+		}
+	}
+	pthread_cond_broadcast(&lk_cond);
+	pthread_mutex_unlock(&lk_mutex);
+}
+
 static void pt_flush(fuse_req_t req, fuse_ino_t ino,
 		     struct fuse_file_info *fi)
 {
 	/* close() of a dup reports what a close of the file would. */
 	int res = close(dup(fi->fh));
+
+	lk_drop(ino, fi->lock_owner, 0, 0);
 
 	fuse_reply_err(req, res < 0 ? errno : 0);
 }
@@ -736,6 +1023,7 @@ static void pt_flush(fuse_req_t req, fuse_ino_t ino,
 static void pt_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
+	lk_drop(ino, 0, fi->fh, 1);
 	close(fi->fh);
 	fuse_reply_err(req, 0);
 }
@@ -886,6 +1174,9 @@ static struct fuse_lowlevel_ops pt_ops = {
 	.write_buf	= pt_write_buf,
 	.flush		= pt_flush,
 	.release	= pt_release,
+	.getlk		= pt_getlk,
+	.setlk		= pt_setlk,
+	.flock		= pt_flock,
 	.fsync		= pt_fsync,
 	.fallocate	= pt_fallocate,
 	.lseek		= pt_lseek,

@@ -111,6 +111,9 @@ void __chk_fail(void) __attribute__((noreturn));
 	X(ftello) X(ftello64) X(rewind) X(fgetpos) X(fgetpos64)	\
 	X(fsetpos) X(fsetpos64) X(fflush) X(fflush_unlocked)		\
 	X(nftw) X(nftw64) X(ftw) X(ftw64) X(glob) X(glob64)		\
+	X(fts_open) X(fts64_open) X(fts_read) X(fts64_read)		\
+	X(fts_children) X(fts64_children) X(fts_set) X(fts64_set)	\
+	X(fts_close) X(fts64_close)					\
 	X(fstat) X(fstat64) X(__fxstat) X(__fxstat64) X(stat) X(stat64)	\
 	X(lstat) X(lstat64) X(__xstat) X(__xstat64) X(__lxstat)		\
 	X(__lxstat64) X(fstatat) X(fstatat64) X(__fxstatat)		\
@@ -394,5 +397,37 @@ void shim_fill_stat(struct stat *st, const struct fdp_stat_out *o);
 /* ---- daemon side helpers (shim_daemon.c) -------------------------------- */
 
 void shim_daemon_atfork(void);
+
+/* ---- exec of emulated files (shim_exec.c) ------------------------------ */
+
+extern void *shim_real_execveat;
+extern void *shim_real_fexecve;
+/*
+ * execveat(2) of @path from @dirfd (@flags AT_EMPTY_PATH,
+ * AT_SYMLINK_NOFOLLOW) when it is an emulated file or fd: returns only on
+ * failure, -errno; 1 when the real file system serves it (rt->dirfd,
+ * rt->path: what to pass the real call).  @envp as the new program gets it.
+ */
+long shim_exec(int dirfd, const char *path, char *const argv[],
+	       char *const envp[], int flags, struct shim_route *rt);
+/* execve(2), emulated or real (also: a real script, emulated
+ * interpreter): returns -errno. */
+long shim_exec_path(const char *path, char *const argv[], char *const envp[]);
+/* execvpe(3) (@shell: /bin/sh on ENOEXEC; posix_spawnp does not). */
+long shim_execvpe(const char *file, char *const argv[], char *const envp[],
+		  bool shell);
+/* Does exec of @file (PATH-searched if @search) involve an emulated
+ * mount?  Else the real function does it all. */
+bool shim_exec_ours(const char *file, bool search);
+/* Does a file action open an emulated path? */
+bool shim_spawn_actions_ours(const posix_spawn_file_actions_t *fa);
+/* Apply glibc's file actions @fa in a child: 0 or -errno. */
+int shim_spawn_actions(const posix_spawn_file_actions_t *fa);
+/* posix_spawn(3)/posix_spawnp(3) (@search) done by the shim: a vfork
+ * child, attributes, file actions, emulated exec.  Returns the error. */
+int shim_spawn(pid_t *pid, const char *file,
+	       const posix_spawn_file_actions_t *fa,
+	       const posix_spawnattr_t *attr, char *const argv[],
+	       char *const envp[], bool search);
 
 #endif /* MOUNTSHIM_SHIM_H */

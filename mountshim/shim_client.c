@@ -80,6 +80,10 @@ static long emu_file(uint64_t key, uint32_t op, int64_t offset,
 
 long shim_client_open(struct shim_route *rt, int flags, mode_t mode)
 {
+	struct {
+		struct fdp_open_out out;
+		char canon[FUSEDEV_PATH_MAX];
+	} o;
 	struct fdp_open_out out;
 	size_t n = 0;
 	long r;
@@ -93,13 +97,18 @@ long shim_client_open(struct shim_route *rt, int flags, mode_t mode)
 	fd = shim_open_device(O_RDWR | (flags & O_CLOEXEC));
 	if (fd < 0)
 		return fd;
-	r = shim_op_path(rt, FDP_OP_OPEN, NULL, flags, mode, 0, NULL, 0, &out,
-			 sizeof(out), &n);
+	r = shim_op_path(rt, FDP_OP_OPEN, NULL, flags, mode, 0, NULL, 0, &o,
+			 sizeof(o), &n);
 	if (r == 0 && n < sizeof(out))
 		r = -EIO;
+	out = o.out;
 	if (r == 0 && REAL(ioctl)(fd, FUSEDEV_IOC_BIND, &out.open_key) < 0)
 		r = -errno;
-	if (r == 0)
+	/* the emulator's canonical path if it sent one, else ours */
+	if (r == 0 && n > sizeof(out) && o.canon[0] == '/' &&
+	    !o.canon[n - sizeof(out) - 1])
+		r = shim_fd_set(fd, out.open_key, flags, o.canon);
+	else if (r == 0)
 		r = shim_fd_set(fd, out.open_key, flags, rt->abs);
 	if (r < 0) {
 		REAL(close)(fd);
@@ -197,6 +206,11 @@ WRAP_OPENAT_2(__openat64_2)
 WRAP_CREAT(creat)
 WRAP_CREAT(creat64)
 
+/* File locks on emulated fds (shim_lock.c). */
+long shim_lock_fcntl(int fd, const struct shim_fdinfo *fi, int cmd,
+		     void *arg);
+void shim_lock_close(int fd);
+
 /* ---- fd table upkeep ---------------------------------------------------- */
 
 SHIM_EXPORT int close(int fd)
@@ -204,6 +218,7 @@ SHIM_EXPORT int close(int fd)
 	/* Our port sockets outlive a program closing "all" its fds. */
 	if (unlikely(shim_internal_fd(fd)))
 		return 0;
+	shim_lock_close(fd);	/* CUSE only (shim_lock.c) */
 	shim_fd_drop(fd);
 	return REAL(close)(fd);
 }
@@ -294,25 +309,6 @@ static long emu_setfl(int fd, const struct shim_fdinfo *fi, int flags)
 	return r;
 }
 
-/*
- * Advisory locks on emulated files are granted locally and not enforced:
- * every emulated fd is an open of the same device inode, so passing them
- * to the kernel would make unrelated files conflict.
- */
-static long emu_lock(int cmd, void *arg)
-{
-	struct flock *fl = arg;
-
-	switch (cmd) {
-	case F_GETLK:
-	case F_OFD_GETLK:
-		if (!fl)
-			return -EFAULT;
-		fl->l_type = F_UNLCK;
-		return 0;
-	}
-	return 0;
-}
 
 #define WRAP_FCNTL(name)						\
 SHIM_EXPORT int name(int fd, int cmd, ...)				\
@@ -348,7 +344,8 @@ SHIM_EXPORT int name(int fd, int cmd, ...)				\
 	case F_OFD_SETLK:						\
 	case F_OFD_SETLKW:						\
 		if (shim_fd_lookup(fd, &fi))				\
-			return shim_result(emu_lock(cmd, arg), e);	\
+			return shim_result(shim_lock_fcntl(fd, &fi,	\
+					   cmd, arg), e);		\
 		break;							\
 	}								\
 	return REAL(name)(fd, cmd, arg);				\
@@ -356,20 +353,6 @@ SHIM_EXPORT int name(int fd, int cmd, ...)				\
 
 WRAP_FCNTL(fcntl)
 WRAP_FCNTL(fcntl64)
-
-SHIM_EXPORT int flock(int fd, int op)
-{
-	SHIM_FDCALL(int, fd, REAL(flock)(fd, op), 0);
-}
-
-#define WRAP_LOCKF(name, off_t_)					\
-SHIM_EXPORT int name(int fd, int cmd, off_t_ len)			\
-{									\
-	SHIM_FDCALL(int, fd, REAL(name)(fd, cmd, len), 0);		\
-}
-
-WRAP_LOCKF(lockf, off_t)
-WRAP_LOCKF(lockf64, off64_t)
 
 /* Emulated fds received over a unix socket join the table. */
 SHIM_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)

@@ -1034,30 +1034,68 @@ static __attribute__((noreturn)) void fm_exec(char *const argv[],
 	_exit(status);
 }
 
-/* ---- exec family -------------------------------------------------------- */
-
-/*
+/* ---- exec family ---------------------------------------------------------
+ *
  * Besides fusermount, every exec passes the virtual cwd on: shells hand
- * execve an environment of their own making, not environ.
+ * execve an environment of their own making, not environ.  A program in
+ * an emulated mount, or found through PATH in one, is exec'd by
+ * shim_exec.c; everything else goes to the real call unchanged (when
+ * there are mounts, shim_exec_path() makes that call, and looks again
+ * after an ENOENT: a real script may name an emulated interpreter).
  */
 SHIM_EXPORT int execve(const char *path, char *const argv[],
 		       char *const envp[])
 {
 	char *const *env;
+	int e = errno;
 
 	if (unlikely(is_fusermount(path)) && fm_ours(argv))
 		fm_exec(argv, envp);
 	SHIM_CWD_ENV(envp, env);
+	if (unlikely(shim_have_mounts()))
+		return shim_result(shim_exec_path(path, argv, env), e);
 	return REAL(execve)(path, argv, env);
+}
+
+SHIM_EXPORT int execveat(int dirfd, const char *path, char *const argv[],
+			 char *const envp[], int flags)
+{
+	struct shim_route rt;
+	char *const *env;
+	int e = errno;
+	long r;
+
+	SHIM_CWD_ENV(envp, env);
+	r = shim_exec(dirfd, path, argv, env, flags, &rt);
+	if (r != 1)
+		return shim_result(r, e);
+	return REAL(execveat)(rt.dirfd, rt.path, argv, env, flags);
+}
+
+SHIM_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	struct shim_route rt;
+	char *const *env;
+	int e = errno;
+	long r;
+
+	SHIM_CWD_ENV(envp, env);
+	r = shim_exec(fd, "", argv, env, AT_EMPTY_PATH, &rt);
+	if (r != 1)
+		return shim_result(r, e);
+	return REAL(fexecve)(fd, argv, env);
 }
 
 SHIM_EXPORT int execv(const char *path, char *const argv[])
 {
 	char *const *env;
+	int e = errno;
 
 	if (unlikely(is_fusermount(path)) && fm_ours(argv))
 		fm_exec(argv, environ);
 	SHIM_CWD_ENV(environ, env);
+	if (unlikely(shim_have_mounts()))
+		return shim_result(shim_exec_path(path, argv, env), e);
 	if (env == environ)
 		return REAL(execv)(path, argv);
 	return REAL(execve)(path, argv, env);
@@ -1066,10 +1104,13 @@ SHIM_EXPORT int execv(const char *path, char *const argv[])
 SHIM_EXPORT int execvp(const char *file, char *const argv[])
 {
 	char *const *env;
+	int e = errno;
 
 	if (unlikely(is_fusermount(file)) && fm_ours(argv))
 		fm_exec(argv, environ);
 	SHIM_CWD_ENV(environ, env);
+	if (unlikely(shim_exec_ours(file, true)))
+		return shim_result(shim_execvpe(file, argv, env, true), e);
 	if (env == environ)
 		return REAL(execvp)(file, argv);
 	return REAL(execvpe)(file, argv, env);
@@ -1079,10 +1120,13 @@ SHIM_EXPORT int execvpe(const char *file, char *const argv[],
 			char *const envp[])
 {
 	char *const *env;
+	int e = errno;
 
 	if (unlikely(is_fusermount(file)) && fm_ours(argv))
 		fm_exec(argv, envp);
 	SHIM_CWD_ENV(envp, env);
+	if (unlikely(shim_exec_ours(file, true)))
+		return shim_result(shim_execvpe(file, argv, env, true), e);
 	return REAL(execvpe)(file, argv, env);
 }
 
@@ -1137,124 +1181,8 @@ SHIM_EXPORT int execlp(const char *file, const char *arg, ...)
 
 /*
  * posix_spawn of the helper: a forked child that applies the file actions
- * and does the job.  The actions are read from glibc's (private, but
- * stable since 2.34) layout, checked once against a probe.
+ * (shim_exec.c reads glibc's layout) and does the job.
  */
-struct glibc_spawn_action {
-	int tag;
-	union {
-		struct { int fd; } close_action;
-		struct { int fd; int newfd; } dup2_action;
-		struct {
-			int fd;
-			char *path;
-			int oflag;
-			mode_t mode;
-		} open_action;
-		struct { char *path; } chdir_action;
-		struct { int fd; } fchdir_action;
-		struct { int from; } closefrom_action;
-	} action;
-};
-
-struct glibc_file_actions {
-	int allocated;
-	int used;
-	struct glibc_spawn_action *actions;
-	int pad[16];
-};
-
-_Static_assert(sizeof(struct glibc_file_actions) ==
-	       sizeof(posix_spawn_file_actions_t), "glibc spawn actions");
-
-enum { SA_CLOSE, SA_DUP2, SA_OPEN, SA_CHDIR, SA_FCHDIR, SA_CLOSEFROM };
-
-static bool actions_layout_ok(void)
-{
-	static int ok = -1;
-	posix_spawn_file_actions_t fa;
-	struct glibc_file_actions *g = (void *)&fa;
-
-	if (ok >= 0)
-		return ok;
-	ok = 0;
-	if (posix_spawn_file_actions_init(&fa))
-		return false;
-	if (!posix_spawn_file_actions_addclose(&fa, 1234) &&
-	    !posix_spawn_file_actions_adddup2(&fa, 5, 6) && g->used == 2 &&
-	    g->actions[0].tag == SA_CLOSE &&
-	    g->actions[0].action.close_action.fd == 1234 &&
-	    g->actions[1].tag == SA_DUP2 &&
-	    g->actions[1].action.dup2_action.fd == 5 &&
-	    g->actions[1].action.dup2_action.newfd == 6)
-		ok = 1;
-	posix_spawn_file_actions_destroy(&fa);
-	return ok;
-}
-
-static int apply_actions(const posix_spawn_file_actions_t *fa)
-{
-	const struct glibc_file_actions *g = (const void *)fa;
-	int i, fd;
-
-	if (!fa || !actions_layout_ok())
-		return 0;
-	if (g->used < 0 || g->used > g->allocated)
-		return -EINVAL;
-	for (i = 0; i < g->used; i++) {
-		const struct glibc_spawn_action *s = &g->actions[i];
-
-		switch (s->tag) {
-		case SA_CLOSE:
-			REAL(close)(s->action.close_action.fd);
-			break;
-		case SA_DUP2:
-			if (s->action.dup2_action.fd ==
-			    s->action.dup2_action.newfd) {
-				int fl = REAL(fcntl)(s->action.dup2_action.fd,
-						     F_GETFD);
-
-				if (fl < 0)
-					return -errno;
-				REAL(fcntl)(s->action.dup2_action.fd, F_SETFD,
-					    fl & ~FD_CLOEXEC);
-				break;
-			}
-			if (REAL(dup2)(s->action.dup2_action.fd,
-				       s->action.dup2_action.newfd) < 0)
-				return -errno;
-			break;
-		case SA_OPEN:
-			fd = REAL(open)(s->action.open_action.path,
-					s->action.open_action.oflag,
-					s->action.open_action.mode);
-			if (fd < 0)
-				return -errno;
-			if (fd != s->action.open_action.fd) {
-				if (REAL(dup2)(fd, s->action.open_action.fd) < 0)
-					return -errno;
-				REAL(close)(fd);
-			}
-			break;
-		case SA_CHDIR:
-			if (REAL(chdir)(s->action.chdir_action.path) < 0)
-				return -errno;
-			break;
-		case SA_FCHDIR:
-			if (REAL(fchdir)(s->action.fchdir_action.fd) < 0)
-				return -errno;
-			break;
-		case SA_CLOSEFROM:
-			REAL(close_range)(s->action.closefrom_action.from, ~0u,
-					  0);
-			break;
-		default:
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
 static int spawn_fusermount(pid_t *pid, const posix_spawn_file_actions_t *fa,
 			    char *const argv[], char *const envp[])
 {
@@ -1263,7 +1191,7 @@ static int spawn_fusermount(pid_t *pid, const posix_spawn_file_actions_t *fa,
 	if (c < 0)
 		return errno;
 	if (c == 0) {
-		if (apply_actions(fa) < 0)
+		if (shim_spawn_actions(fa) < 0)
 			_exit(127);
 		fm_exec(argv, envp ? envp : environ);
 	}
@@ -1272,6 +1200,11 @@ static int spawn_fusermount(pid_t *pid, const posix_spawn_file_actions_t *fa,
 	return 0;
 }
 
+/*
+ * glibc's posix_spawn execs with its internal execve, which no wrapper
+ * sees: a spawn of an emulated program, or with a file action opening an
+ * emulated path, is done by shim_spawn() instead.
+ */
 SHIM_EXPORT int posix_spawn(pid_t *pid, const char *path,
 			    const posix_spawn_file_actions_t *fa,
 			    const posix_spawnattr_t *attr, char *const argv[],
@@ -1281,6 +1214,9 @@ SHIM_EXPORT int posix_spawn(pid_t *pid, const char *path,
 
 	if (unlikely(is_fusermount(path)) && fm_ours(argv))
 		return spawn_fusermount(pid, fa, argv, envp);
+	if (unlikely(shim_exec_ours(path, false) ||
+		     shim_spawn_actions_ours(fa)))
+		return shim_spawn(pid, path, fa, attr, argv, envp, false);
 	SHIM_CWD_ENV(envp, env);
 	return REAL(posix_spawn)(pid, path, fa, attr, argv, env);
 }
@@ -1294,6 +1230,9 @@ SHIM_EXPORT int posix_spawnp(pid_t *pid, const char *file,
 
 	if (unlikely(is_fusermount(file)) && fm_ours(argv))
 		return spawn_fusermount(pid, fa, argv, envp);
+	if (unlikely(shim_exec_ours(file, true) ||
+		     shim_spawn_actions_ours(fa)))
+		return shim_spawn(pid, file, fa, attr, argv, envp, true);
 	SHIM_CWD_ENV(envp, env);
 	return REAL(posix_spawnp)(pid, file, fa, attr, argv, env);
 }
