@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/fs.h>
@@ -28,6 +29,7 @@
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
 #define RENAME_EXCHANGE	(1 << 1)
+#define RENAME_WHITEOUT	(1 << 2)
 #endif
 
 static bool is_owner(const struct emu_cred *cred, struct vinode *in)
@@ -50,6 +52,8 @@ int vfs_setattr_op(const struct emu_cred *cred, uint32_t op,
 	}
 	switch (op) {
 	case FDP_OP_CHMOD:
+		if (S_ISLNK(in->attr.mode))
+			return -EOPNOTSUPP;	/* reached only by NOFOLLOW */
 		if (dp && !is_owner(cred, in))
 			return -EPERM;
 		sa.valid = FATTR_MODE;
@@ -70,6 +74,29 @@ int vfs_setattr_op(const struct emu_cred *cred, uint32_t op,
 			if (dp && cred->uid && gid != in->attr.gid &&
 			    (cred->uid != in->attr.uid))
 				return -EPERM;
+		}
+		/*
+		 * chown_common kills set-id bits of a non-directory; without
+		 * handle_killpriv FUSE sends them cleared in the same SETATTR
+		 * (fuse_setattr, after refreshing the mode).
+		 */
+		if (!S_ISDIR(in->attr.mode) &&
+		    !(in->m->fc.flags & (FUSE_HANDLE_KILLPRIV |
+					 FUSE_HANDLE_KILLPRIV_V2))) {
+			uint32_t m;
+
+			r = vfs_getattr(cred, in, f);
+			if (r < 0)
+				return r;
+			m = in->attr.mode;
+			if (m & S_ISUID)
+				m &= ~S_ISUID;
+			if ((m & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
+				m &= ~S_ISGID;
+			if (m != in->attr.mode) {
+				sa.valid |= FATTR_MODE;
+				sa.mode = m;
+			}
 		}
 		break;
 	}
@@ -121,6 +148,26 @@ int vfs_setattr_op(const struct emu_cred *cred, uint32_t op,
 	return vfs_setattr(cred, in, f, &sa);
 }
 
+/*
+ * path_mount's atime defaults and flags_by_mnt/flags_by_sb: the ST_* flags
+ * statfs(2) reports for mount(2) flags @mf.
+ */
+static uint32_t statfs_flags(uint64_t mf)
+{
+	uint32_t st = mf & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC |
+			    MS_SYNCHRONOUS | MS_MANDLOCK);
+
+	if (mf & MS_STRICTATIME)
+		return st | ((mf & MS_NODIRATIME) ? ST_NODIRATIME : 0);
+	if (mf & MS_NOATIME)
+		st |= ST_NOATIME;
+	else
+		st |= ST_RELATIME;
+	if (mf & MS_NODIRATIME)
+		st |= ST_NODIRATIME;
+	return st;
+}
+
 int vfs_statfs(const struct emu_cred *cred, struct vinode *in,
 	       struct fuse_kstatfs *out)
 {
@@ -136,8 +183,7 @@ int vfs_statfs(const struct emu_cred *cred, struct vinode *in,
 		return r;
 	*out = so.st;
 	/* The port's statfs carries the mount's ST_* flags in padding. */
-	out->padding = in->m->mountflags &
-		       (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+	out->padding = statfs_flags(in->m->mountflags);
 	return 0;
 }
 
@@ -174,6 +220,9 @@ static int may_delete(const struct emu_cred *cred, struct walk *w, bool dir)
 {
 	if (!w->inode)
 		return -ENOENT;
+	/* do_unlinkat: "f/" names a directory or nothing */
+	if (!dir && w->trailing_slash)
+		return S_ISDIR(w->inode->attr.mode) ? -EISDIR : -ENOTDIR;
 	if (dir && !S_ISDIR(w->inode->attr.mode))
 		return -ENOTDIR;
 	if (!dir && S_ISDIR(w->inode->attr.mode))
@@ -224,15 +273,26 @@ static int do_rename(const struct emu_cred *cred, struct walk *o,
 
 	if (o->m != n->m)
 		return -EXDEV;
-	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE) ||
-	    ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE)))
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT) ||
+	    ((flags & (RENAME_NOREPLACE | RENAME_WHITEOUT)) &&
+	     (flags & RENAME_EXCHANGE)))
 		return -EINVAL;
+	if ((flags & RENAME_WHITEOUT) && cred->uid != 0)
+		return -EPERM;		/* CAP_MKNOD */
 	if (!o->inode)
-		return -ENOENT;
-	if ((flags & RENAME_EXCHANGE) && !n->inode)
 		return -ENOENT;
 	if ((flags & RENAME_NOREPLACE) && n->inode)
 		return -EEXIST;
+	if ((flags & RENAME_EXCHANGE) && !n->inode)
+		return -ENOENT;
+	if ((flags & RENAME_EXCHANGE) && n->trailing_slash &&
+	    !S_ISDIR(n->inode->attr.mode))
+		return -ENOTDIR;
+	/* trailing slashes only on directories */
+	if (!S_ISDIR(o->inode->attr.mode) &&
+	    (o->trailing_slash ||
+	     (!(flags & RENAME_EXCHANGE) && n->trailing_slash)))
+		return -ENOTDIR;
 	if (o->m->mountflags & MS_RDONLY)
 		return -EROFS;
 	if (n->inode && !(flags & RENAME_EXCHANGE)) {
@@ -258,6 +318,8 @@ static int do_rename(const struct emu_cred *cred, struct walk *o,
 	vfs_in(&req, o->last, o->lastlen + 1);
 	vfs_in(&req, n->last, n->lastlen + 1);
 	r = vfs_request(o->m, cred, &req);
+	if (r == -ENOSYS && flags)
+		r = -EINVAL;		/* fuse_rename2: no RENAME2 */
 	if (r < 0)
 		return r;
 	/* fuse_rename_common: the entries moved; look them up afresh. */
@@ -293,6 +355,10 @@ static int do_xattr(const struct emu_cred *cred, uint32_t op,
 		return -EOPNOTSUPP;
 	if (name && (!nlen || nlen > 255))
 		return nlen ? -ERANGE : -EINVAL;
+	/* xattr_permission: user.* only on files and directories */
+	if (name && !strncmp(name, "user.", 5) &&
+	    !S_ISREG(in->attr.mode) && !S_ISDIR(in->attr.mode))
+		return op == FDP_OP_GETXATTR ? -ENODATA : -EPERM;
 	switch (op) {
 	case FDP_OP_SETXATTR:
 		if (size > 65536)
@@ -593,8 +659,10 @@ int vfs_path_op(const struct emu_cred *cred, uint32_t op,
 
 			if (!t)
 				mk.mode |= t = S_IFREG;
-			r = -EINVAL;
-			if (S_ISDIR(t) || S_ISLNK(t))
+			/* may_mknod */
+			r = S_ISDIR(t) ? -EPERM : -EINVAL;
+			if (!S_ISREG(t) && !S_ISCHR(t) && !S_ISBLK(t) &&
+			    !S_ISFIFO(t) && !S_ISSOCK(t))
 				break;
 			vfs_req_init(&req, FUSE_MKNOD, w.dir->nodeid);
 			vfs_in(&req, &mk, sizeof(mk));

@@ -109,7 +109,7 @@ void __chk_fail(void) __attribute__((noreturn));
 	X(fallocate) X(fallocate64) X(posix_fallocate)			\
 	X(posix_fallocate64) X(fseek) X(fseeko) X(fseeko64) X(ftell)	\
 	X(ftello) X(ftello64) X(rewind) X(fgetpos) X(fgetpos64)	\
-	X(fsetpos) X(fsetpos64) X(fflush) X(fflush_unlocked)		\
+	X(fsetpos) X(fsetpos64) X(fflush) X(fflush_unlocked) X(fdopen)	\
 	X(nftw) X(nftw64) X(ftw) X(ftw64) X(glob) X(glob64)		\
 	X(fts_open) X(fts64_open) X(fts_read) X(fts64_read)		\
 	X(fts_children) X(fts64_children) X(fts_set) X(fts64_set)	\

@@ -230,13 +230,27 @@ SHIM_EXPORT int ioctl(int fd, unsigned long req, ...)
  * kernel's FUSE/CUSE file layer returns 0 for it.  Linux's /dev/fuse
  * says EINVAL (shorter than fuse_out_header), so say it here.
  */
+/*
+ * A zero-length write() never reaches the device (the kernel's file layer
+ * answers 0), so Linux's /dev/fuse EINVAL is given here for a daemon's
+ * device; a client's emulated file gives what a file gives: 0, or EBADF
+ * when not open for writing.
+ */
 SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t count)
 {
-	if (unlikely(!count) && shim_is_device_fd(fd)) {
-		errno = EINVAL;
-		return -1;
+	struct shim_fdinfo fi = { 0 };
+
+	if (likely(count) || !shim_is_device_fd(fd))
+		return REAL(write)(fd, buf, count);
+	if (shim_fd_lookup(fd, &fi)) {
+		if ((fi.flags & O_ACCMODE) == O_RDONLY || (fi.flags & O_PATH)) {
+			errno = EBADF;
+			return -1;
+		}
+		return 0;
 	}
-	return REAL(write)(fd, buf, count);
+	errno = EINVAL;
+	return -1;
 }
 
 /* ---- splice ------------------------------------------------------------- */

@@ -190,16 +190,16 @@ SHIM_EXPORT DIR *fdopendir(int fd)
 
 	if (likely(!shim_fd_lookup(fd, &fi)))
 		return REAL(fdopendir)(fd);
-	if ((fi.flags & O_ACCMODE) == O_WRONLY || (fi.flags & O_PATH)) {
-		errno = EBADF;
-		return NULL;
-	}
+	/* glibc's order: fstat, S_ISDIR, then the access mode; an O_PATH
+	 * fd makes a stream whose reads fail with EBADF */
 	r = shim_op_file(FDP_OP_FSTAT, fi.open_key, 0, 0, 0, 0, NULL, 0, &o,
 			 sizeof(o), &n);
 	if (r == 0 && n < sizeof(o))
 		r = -EIO;
 	if (r == 0 && !S_ISDIR(o.attr.mode))
 		r = -ENOTDIR;
+	if (r == 0 && (fi.flags & O_ACCMODE) == O_WRONLY)
+		r = -EINVAL;
 	if (r < 0) {
 		errno = -r;
 		return NULL;

@@ -257,3 +257,59 @@ SHIM_EXPORT int name(FILE *fp)						\
 
 WRAP_FFLUSH(fflush)
 WRAP_FFLUSH(fflush_unlocked)
+
+/*
+ * fdopen checks the mode against the fd's access mode with an internal
+ * F_GETFL, which sees the device open (read-write): the file's own mode
+ * is checked here, and "a" sets O_APPEND on the open file, not only on
+ * the device.
+ */
+static long emu_fdopen_check(int fd, const struct shim_fdinfo *fi,
+			     const char *mode)
+{
+	int acc = fi->flags & O_ACCMODE;
+	bool plus = strchr(mode, '+') != NULL;
+	long r;
+
+	if (fi->flags & O_PATH)
+		return -EBADF;
+	switch (mode[0]) {
+	case 'r':
+		if (acc == O_WRONLY || (plus && acc != O_RDWR))
+			return -EINVAL;
+		return 0;
+	case 'w':
+	case 'a':
+		if (acc == O_RDONLY || (plus && acc != O_RDWR))
+			return -EINVAL;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (mode[0] == 'a' && !(fi->flags & O_APPEND)) {
+		r = shim_op_file(FDP_OP_SETFL, fi->open_key, 0, 0,
+				 (fi->flags & O_NONBLOCK) | O_APPEND, 0, NULL,
+				 0, NULL, 0, NULL);
+		if (r < 0)
+			return r;
+		shim_fd_setflags(fd, fi->flags | O_APPEND);
+	}
+	return 0;
+}
+
+SHIM_EXPORT FILE *fdopen(int fd, const char *mode)
+{
+	struct shim_fdinfo fi = { 0 };
+	int e = errno;
+	long r;
+
+	if (likely(!shim_fd_lookup(fd, &fi)) || !shim_opaque(mode))
+		return REAL(fdopen)(fd, mode);
+	r = emu_fdopen_check(fd, &fi, mode);
+	if (r < 0) {
+		errno = (int)-r;
+		return NULL;
+	}
+	errno = e;
+	return REAL(fdopen)(fd, mode);
+}
