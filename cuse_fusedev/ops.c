@@ -268,6 +268,8 @@ static int do_rename(const struct emu_cred *cred, struct walk *o,
 		     struct walk *n, uint32_t flags)
 {
 	struct fuse_rename2_in arg = { 0 };
+	uint64_t oexp, nexp;
+	struct vdentry *d;
 	struct fdk_req req;
 	int r;
 
@@ -333,8 +335,17 @@ static int do_rename(const struct emu_cred *cred, struct walk *o,
 			n->inode->attr.nlink -= S_ISDIR(n->inode->attr.mode) ?
 						n->inode->attr.nlink : 1;
 	}
+	/* d_move: each inode takes its new name with its entry timeout
+	 * (open files find their path by it) */
+	d = dentry_find(o->m, o->dir, o->last, o->lastlen);
+	oexp = d && d->inode == o->inode ? d->expire : 0;
+	d = dentry_find(n->m, n->dir, n->last, n->lastlen);
+	nexp = d && n->inode && d->inode == n->inode ? d->expire : 0;
 	dentry_drop(o->m, o->dir, o->last, o->lastlen);
 	dentry_drop(n->m, n->dir, n->last, n->lastlen);
+	dentry_set(n->m, n->dir, n->last, n->lastlen, o->inode, oexp);
+	if ((flags & RENAME_EXCHANGE) && n->inode)
+		dentry_set(o->m, o->dir, o->last, o->lastlen, n->inode, nexp);
 	return 0;
 }
 
