@@ -52,6 +52,19 @@ _Static_assert(sizeof(struct statvfs) == sizeof(struct statvfs64),
 		return (type)shim_result((EMU), e_);			\
 	} while (0)
 
+/* Flags the kernel refuses before looking at the path: EINVAL. */
+#define SHIM_BADFLAGS(cond)						\
+	do {								\
+		if (unlikely(cond)) {					\
+			errno = EINVAL;					\
+			return -1;					\
+		}							\
+	} while (0)
+
+static struct shim_route *fd_route(struct shim_route *rt, int fd);
+
+#define AT_STAT_FLAGS	(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH)
+
 static inline mode_t masked(mode_t mode)
 {
 	return mode & 07777 & ~shim.umask;
@@ -126,6 +139,155 @@ static inline bool is_dev_fuse(const char *path)
 	       shim_active();
 }
 
+/*
+ * The names of an open file: "/dev/fd/N", "/proc/self/fd/N" (also
+ * thread-self, our pid or tid), "/dev/stdin", "/dev/stdout",
+ * "/dev/stderr".  N, with *@rest the text after it ("" or "/..."); -1
+ * for any other name.  Only the spellings the kernel resolves: no
+ * leading zeros, single slashes.
+ */
+static int fd_link_num(const char *path, const char **rest)
+{
+	static const char *const std[] = { "stdin", "stdout", "stderr" };
+	const char *p;
+	long n = 0;
+	int i;
+
+	if (!strncmp(path, "/dev/", 5)) {
+		p = path + 5;
+		for (i = 0; i < 3; i++) {
+			if (!strcmp(p, std[i])) {
+				*rest = "";
+				return i;
+			}
+		}
+	} else if (!strncmp(path, "/proc/", 6)) {
+		p = path + 6;
+		if (!strncmp(p, "self/", 5)) {
+			p += 5;
+		} else if (!strncmp(p, "thread-self/", 12)) {
+			p += 12;
+		} else {
+			for (; *p >= '0' && *p <= '9' && n < INT_MAX; p++)
+				n = n * 10 + (*p - '0');
+			/* ps reading /proc/PID/stat: no system call */
+			if (*p++ != '/' || strncmp(p, "fd/", 3) ||
+			    (n != getpid() && n != gettid()))
+				return -1;
+		}
+	} else {
+		return -1;
+	}
+	if (strncmp(p, "fd/", 3))
+		return -1;
+	p += 3;
+	if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] >= '0' &&
+				     p[1] <= '9'))
+		return -1;
+	for (n = 0; *p >= '0' && *p <= '9' && n <= INT_MAX; p++)
+		n = n * 10 + (*p - '0');
+	if (n > INT_MAX || (*p && *p != '/'))
+		return -1;
+	*rest = p;
+	return n;
+}
+
+static long key_stat(uint64_t key, struct fdp_stat_out *o)
+{
+	size_t n = 0;
+	long r;
+
+	r = shim_op_file(FDP_OP_FSTAT, key, 0, 0, 0, 0, NULL, 0, o,
+			 sizeof(*o), &n);
+	if (r == 0 && n < sizeof(*o))
+		r = -EIO;
+	return r;
+}
+
+static inline bool same_inode(const struct fdp_stat_out *a,
+			      const struct fdp_stat_out *b)
+{
+	return a->dev == b->dev && a->attr.ino == b->attr.ino;
+}
+
+/*
+ * open(2) of a name of emulated fd N (fd_link_num): Linux follows the
+ * magic link to N's file and opens it anew with @flags, where the kernel
+ * here would open the device node.  The shim opens the path the file
+ * has now, checked before and after to be that file (an unlinked file
+ * cannot be reopened: ENOENT).  "N/REST" is REST under the directory
+ * fd N, O_TMPFILE creates in it.  O_NOFOLLOW is left to the kernel
+ * (ELOOP, or the link itself with O_PATH).  Returns 0 when @path is no
+ * such name or N is not emulated, else the new fd + 1 or -errno.
+ */
+static long open_fd_link(const char *path, int flags, mode_t mode)
+{
+	char fpath[FUSEDEV_PATH_MAX];
+	struct shim_fdinfo fi = { 0 }, nfi = { 0 };
+	struct fdp_stat_out was, now;
+	struct shim_route rt;
+	const char *rest;
+	long r, fd;
+	int n;
+
+	path = shim_opaque(path);
+	if (likely(!path || path[0] != '/' ||
+		   (path[1] != 'd' && path[1] != 'p')))
+		return 0;
+	n = fd_link_num(path, &rest);
+	if (n < 0 || !shim_fd_lookup(n, &fi))
+		return 0;
+	if ((flags & O_TMPFILE) == O_TMPFILE && !*rest)
+		rest = "/";
+	if (*rest) {
+		while (*rest == '/')
+			rest++;
+		r = shim_open_routed(&rt, n, *rest ? rest : ".", flags, mode);
+		if (r)
+			return r;
+		fd = REAL(openat)(rt.dirfd, rt.path, flags, mode);
+		return fd < 0 ? -errno : fd + 1;
+	}
+	if (flags & O_NOFOLLOW)
+		return 0;
+	r = shim_op_fpath(fi.open_key, fpath);
+	if (r == 0)
+		r = key_stat(fi.open_key, &was);
+	if (r < 0)
+		return r;
+	/* not another file at the old name (O_TRUNC would hit it) */
+	if (shim_route(&rt, AT_FDCWD, fpath) <= 0 ||
+	    shim_client_stat(&rt, 0, &now) < 0 || !same_inode(&was, &now))
+		return -ENOENT;
+	r = shim_open_routed(&rt, AT_FDCWD, fpath, flags, mode);
+	if (r <= 0)
+		return r < 0 ? r : -ENOENT;
+	fd = r - 1;
+	r = shim_fd_lookup(fd, &nfi) ? key_stat(nfi.open_key, &now) : -EIO;
+	if (r == 0 && !same_inode(&was, &now))
+		r = -ENOENT;
+	if (r < 0) {
+		shim_fd_drop(fd);
+		REAL(close)(fd);
+		return r;
+	}
+	SHIM_DBG(SHIM_DBG_CLIENT, "open %s: fd %d reopened as %ld", path, n,
+		 fd);
+	return fd + 1;
+}
+
+/* open_fd_link() at a wrapper's edge: true with the result in *@fd. */
+static bool fd_link_open(const char *path, int flags, mode_t mode, int *fd)
+{
+	int e = errno;
+	long r = open_fd_link(path, flags, mode);
+
+	if (!r)
+		return false;
+	*fd = shim_result(r < 0 ? r : r - 1, e);
+	return true;
+}
+
 #define OPEN_MODE(flags, mode)						\
 	do {								\
 		if (__OPEN_NEEDS_MODE(flags)) {				\
@@ -140,6 +302,7 @@ static inline bool is_dev_fuse(const char *path)
 SHIM_EXPORT int name(const char *path, int flags, ...)			\
 {									\
 	mode_t mode = 0;						\
+	int fd_;							\
 									\
 	OPEN_MODE(flags, mode);						\
 	if (is_dev_fuse(path)) {					\
@@ -147,6 +310,8 @@ SHIM_EXPORT int name(const char *path, int flags, ...)			\
 			 shim.device);					\
 		return REAL(name)(shim.device, flags, mode);		\
 	}								\
+	if (fd_link_open(path, flags, mode, &fd_))			\
+		return fd_;						\
 	SHIM_PATHCALL(int, AT_FDCWD, path,				\
 		      REAL(name)(rt.path, flags, mode),			\
 		      shim_client_open(&rt, flags, mode));		\
@@ -156,6 +321,7 @@ SHIM_EXPORT int name(const char *path, int flags, ...)			\
 SHIM_EXPORT int name(int dirfd, const char *path, int flags, ...)	\
 {									\
 	mode_t mode = 0;						\
+	int fd_;							\
 									\
 	OPEN_MODE(flags, mode);						\
 	if (is_dev_fuse(path)) {					\
@@ -163,6 +329,8 @@ SHIM_EXPORT int name(int dirfd, const char *path, int flags, ...)	\
 			 shim.device);					\
 		return REAL(name)(dirfd, shim.device, flags, mode);	\
 	}								\
+	if (fd_link_open(path, flags, mode, &fd_))			\
+		return fd_;						\
 	SHIM_PATHCALL(int, dirfd, path,					\
 		      REAL(name)(rt.dirfd, rt.path, flags, mode),	\
 		      shim_client_open(&rt, flags, mode));		\
@@ -171,8 +339,12 @@ SHIM_EXPORT int name(int dirfd, const char *path, int flags, ...)	\
 #define WRAP_OPEN_2(name)						\
 SHIM_EXPORT int name(const char *path, int flags)			\
 {									\
+	int fd_;							\
+									\
 	if (is_dev_fuse(path))						\
 		return REAL(name)(shim.device, flags);			\
+	if (fd_link_open(path, flags, 0, &fd_))				\
+		return fd_;						\
 	SHIM_PATHCALL(int, AT_FDCWD, path, REAL(name)(rt.path, flags),	\
 		      shim_client_open(&rt, flags, 0));			\
 }
@@ -180,8 +352,12 @@ SHIM_EXPORT int name(const char *path, int flags)			\
 #define WRAP_OPENAT_2(name)						\
 SHIM_EXPORT int name(int dirfd, const char *path, int flags)		\
 {									\
+	int fd_;							\
+									\
 	if (is_dev_fuse(path))						\
 		return REAL(name)(dirfd, shim.device, flags);		\
+	if (fd_link_open(path, flags, 0, &fd_))				\
+		return fd_;						\
 	SHIM_PATHCALL(int, dirfd, path,					\
 		      REAL(name)(rt.dirfd, rt.path, flags),		\
 		      shim_client_open(&rt, flags, 0));			\
@@ -191,6 +367,10 @@ SHIM_EXPORT int name(int dirfd, const char *path, int flags)		\
 #define WRAP_CREAT(name)						\
 SHIM_EXPORT int name(const char *path, mode_t mode)			\
 {									\
+	int fd_;							\
+									\
+	if (fd_link_open(path, CREAT_FLAGS, mode, &fd_))		\
+		return fd_;						\
 	SHIM_PATHCALL(int, AT_FDCWD, path, REAL(name)(rt.path, mode),	\
 		      shim_client_open(&rt, CREAT_FLAGS, mode));	\
 }
@@ -294,7 +474,9 @@ static long emu_getfl(int fd, const struct shim_fdinfo *fi)
 	if (shim_whoami(fd, &who) == 0 && who.kind == FUSEDEV_KIND_CLIENT)
 		flags = who.flags;
 	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
-	return flags | O_LARGEFILE;
+	/* force_o_largefile: the kernel's bit (glibc's O_LARGEFILE is 0);
+	 * an O_PATH open keeps only O_PATH's flags */
+	return (flags & O_PATH) ? flags : flags | 0100000;
 }
 
 static long emu_setfl(int fd, const struct shim_fdinfo *fi, int flags)
@@ -587,13 +769,50 @@ SHIM_EXPORT ssize_t name(int fd, const struct iovec *iov, int cnt,	\
 		    emu_rw_vec(fi.open_key, iov, cnt, off, wr));	\
 }
 
+/*
+ * preadv2/pwritev2 flags as kiocb_set_rw_flags takes them for a FUSE
+ * file: RWF_NOWAIT and the newer ones are EOPNOTSUPP (no FMODE_NOWAIT),
+ * RWF_HIPRI means nothing here, RWF_APPEND writes at the end (and moves
+ * the position only for off == -1), RWF_DSYNC/RWF_SYNC sync after.
+ */
+static ssize_t emu_rw_vec2(uint64_t key, const struct iovec *iov, int cnt,
+			   int64_t off, int flags, bool wr)
+{
+	const int known = RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_APPEND;
+	ssize_t n;
+
+	if (off < -1)
+		return -EINVAL;
+	if (flags & ~known)
+		return -EOPNOTSUPP;
+	if (wr && (flags & RWF_APPEND)) {
+		struct fdp_stat_out st;
+		size_t got = 0;
+		long r;
+
+		r = shim_op_file(FDP_OP_FSTAT, key, 0, 0, 0, 0, NULL, 0, &st,
+				 sizeof(st), &got);
+		if (r == 0 && got < sizeof(st))
+			r = -EIO;
+		if (r == 0 && off == -1)
+			r = emu_lseek(key, 0, SEEK_END);
+		if (r < 0)
+			return r;
+		if (off != -1)
+			off = st.attr.size;
+	}
+	n = emu_rw_vec(key, iov, cnt, off, wr);
+	if (wr && n > 0 && (flags & (RWF_DSYNC | RWF_SYNC)))
+		emu_file(key, FDP_OP_FSYNC, 0, !(flags & RWF_SYNC));
+	return n;
+}
+
 #define WRAP_PRWV2(name, off_t_, wr)					\
 SHIM_EXPORT ssize_t name(int fd, const struct iovec *iov, int cnt,	\
 			 off_t_ off, int flags)				\
 {									\
 	SHIM_FDCALL(ssize_t, fd, REAL(name)(fd, iov, cnt, off, flags),	\
-		    off < -1 ? -EINVAL :				\
-		    emu_rw_vec(fi.open_key, iov, cnt, off, wr));	\
+		    emu_rw_vec2(fi.open_key, iov, cnt, off, flags, wr));	\
 }
 
 WRAP_RWV(readv, false, const)
@@ -827,15 +1046,32 @@ static void *emu_mmap(void *(*real)(void *, size_t, int, int, int, off_t),
 		      int prot, int flags, int64_t off, int e)
 {
 	long page = sysconf(_SC_PAGESIZE);
+	bool shared = (flags & MAP_TYPE) != MAP_PRIVATE;
+	int acc = fi->flags & O_ACCMODE;
+	struct fdp_stat_out st;
+	size_t got = 0;
 	ssize_t n;
 	void *p;
 
-	if ((flags & MAP_TYPE) != MAP_PRIVATE && (prot & PROT_WRITE)) {
-		errno = ENODEV;
-		return MAP_FAILED;
+	/* ksys_mmap_pgoff and do_mmap, in their order */
+	n = off < 0 || off % page ? -EINVAL :
+	    (fi->flags & O_PATH) ? -EBADF :
+	    !len ? -EINVAL :
+	    shared && (prot & PROT_WRITE) && acc == O_RDONLY ? -EACCES :
+	    acc == O_WRONLY ? -EACCES : 0;
+	if (!n) {
+		n = shim_op_file(FDP_OP_FSTAT, fi->open_key, 0, 0, 0, 0, NULL,
+				 0, &st, sizeof(st), &got);
+		if (!n && got < sizeof(st))
+			n = -EIO;
+		if (!n && S_ISDIR(st.attr.mode))
+			n = -ENODEV;	/* no mmap for directories */
 	}
-	if (off < 0 || off % page || !len) {
-		errno = EINVAL;
+	/* no page cache to share writes through */
+	if (!n && shared && (prot & PROT_WRITE))
+		n = -ENODEV;
+	if (n) {
+		errno = -n;
 		return MAP_FAILED;
 	}
 	p = real(addr, len, PROT_READ | PROT_WRITE,
@@ -1182,6 +1418,7 @@ SHIM_EXPORT int name(int ver, int fd, st_t *st)				\
 #define WRAP_FSTATAT(name, st_t)					\
 SHIM_EXPORT int name(int dirfd, const char *path, st_t *st, int flags)	\
 {									\
+	SHIM_BADFLAGS(flags & ~AT_STAT_FLAGS);				\
 	if (empty_path(path, flags))					\
 		SHIM_FDCALL(int, dirfd,					\
 			    REAL(name)(dirfd, path, st, flags),		\
@@ -1237,6 +1474,9 @@ static long emu_statx(struct shim_route *rt, const struct shim_fdinfo *fi,
 SHIM_EXPORT int statx(int dirfd, const char *path, int flags,
 		      unsigned int mask, struct statx *x)
 {
+	SHIM_BADFLAGS((flags & ~(AT_STAT_FLAGS | AT_STATX_SYNC_TYPE)) ||
+		      (flags & AT_STATX_SYNC_TYPE) == AT_STATX_SYNC_TYPE ||
+		      (mask & STATX__RESERVED));
 	if (empty_path(path, flags))
 		SHIM_FDCALL(int, dirfd, REAL(statx)(dirfd, path, flags, mask, x),
 			    emu_statx(NULL, &fi, flags, x));
@@ -1365,6 +1605,20 @@ SHIM_EXPORT int link(const char *oldp, const char *newp)
 SHIM_EXPORT int linkat(int d1, const char *oldp, int d2, const char *newp,
 		       int flags)
 {
+	SHIM_BADFLAGS(flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH));
+	if (shim_opaque(oldp) && !*oldp) {
+		struct shim_route fr;
+
+		if (!(flags & AT_EMPTY_PATH)) {
+			errno = ENOENT;
+			return -1;
+		}
+		/* AT_EMPTY_PATH: link the file the emulated fd names */
+		if (fd_route(&fr, d1))
+			return linkat(AT_FDCWD, fr.abs, d2, newp, 0);
+		if (d1 != AT_FDCWD && REAL(fcntl)(d1, F_GETFD) < 0)
+			return -1;	/* EBADF, before the new path */
+	}
 	SHIM_PATH2CALL(int, d1, oldp, d2, newp,
 		       REAL(linkat)(ra.dirfd, ra.path, rb.dirfd, rb.path,
 				    flags),
@@ -1421,8 +1675,6 @@ SHIM_EXPORT ssize_t readlink(const char *path, char *buf, size_t size)
 		      emu_readlink(&rt, buf, size));
 }
 
-static struct shim_route *fd_route(struct shim_route *rt, int fd);
-
 /* readlinkat(fd, "") reads the symlink an O_PATH|O_NOFOLLOW fd names. */
 #define READLINK_EMPTY(dirfd, path, buf, size)				\
 	do {								\
@@ -1466,12 +1718,15 @@ SHIM_EXPORT ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf,
 
 SHIM_EXPORT int access(const char *path, int mode)
 {
+	SHIM_BADFLAGS(mode & ~7);
 	SHIM_PATHCALL(int, AT_FDCWD, path, REAL(access)(rt.path, mode),
 		      emu_path(&rt, FDP_OP_ACCESS, 0, mode, 0));
 }
 
 SHIM_EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
 {
+	SHIM_BADFLAGS((mode & ~7) || (flags & ~(AT_EACCESS |
+			AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)));
 	SHIM_PATHCALL(int, dirfd, path,
 		      REAL(faccessat)(rt.dirfd, rt.path, mode, flags),
 		      emu_path(&rt, FDP_OP_ACCESS,
@@ -1481,12 +1736,14 @@ SHIM_EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
 
 SHIM_EXPORT int euidaccess(const char *path, int mode)
 {
+	SHIM_BADFLAGS(mode & ~7);
 	SHIM_PATHCALL(int, AT_FDCWD, path, REAL(euidaccess)(rt.path, mode),
 		      emu_path(&rt, FDP_OP_ACCESS, AT_EACCESS, mode, 0));
 }
 
 SHIM_EXPORT int eaccess(const char *path, int mode)
 {
+	SHIM_BADFLAGS(mode & ~7);
 	SHIM_PATHCALL(int, AT_FDCWD, path, REAL(eaccess)(rt.path, mode),
 		      emu_path(&rt, FDP_OP_ACCESS, AT_EACCESS, mode, 0));
 }
@@ -1520,6 +1777,7 @@ SHIM_EXPORT int lchmod(const char *path, mode_t mode)
 
 SHIM_EXPORT int fchmodat(int dirfd, const char *path, mode_t mode, int flags)
 {
+	SHIM_BADFLAGS(flags & ~AT_SYMLINK_NOFOLLOW);
 	SHIM_PATHCALL(int, dirfd, path,
 		      REAL(fchmodat)(rt.dirfd, rt.path, mode, flags),
 		      emu_path(&rt, FDP_OP_CHMOD, flags & AT_SYMLINK_NOFOLLOW,
@@ -1542,6 +1800,7 @@ SHIM_EXPORT int lchown(const char *path, uid_t uid, gid_t gid)
 SHIM_EXPORT int fchownat(int dirfd, const char *path, uid_t uid, gid_t gid,
 			 int flags)
 {
+	SHIM_BADFLAGS(flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH));
 	if (empty_path(path, flags))
 		SHIM_FDCALL(int, dirfd,
 			    REAL(fchownat)(dirfd, path, uid, gid, flags),
@@ -1575,7 +1834,10 @@ static long emu_utimes(struct shim_route *rt, const struct timeval tv[2],
 SHIM_EXPORT int utimensat(int dirfd, const char *path,
 			  const struct timespec ts[2], int flags)
 {
-	if (!shim_opaque(path) || empty_path(path, flags))
+	/* glibc's utimensat refuses a NULL path (futimens does not) */
+	SHIM_BADFLAGS(!shim_opaque(path) ||
+		      (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)));
+	if (empty_path(path, flags))
 		SHIM_FDCALL(int, dirfd, REAL(utimensat)(dirfd, path, ts, flags),
 			    emu_futimens(fi.open_key, ts));
 	SHIM_PATHCALL(int, dirfd, path,
@@ -1719,13 +1981,18 @@ static long emu_removexattr(struct shim_route *rt, const char *name,
 			    NULL, 0, NULL, 0, NULL);
 }
 
-/* An emulated fd's path as a route (for the f* xattr calls). */
+/*
+ * An emulated fd's path as a route (the f*xattr calls, AT_EMPTY_PATH):
+ * where the emulator finds the file now (a rename since the open is
+ * followed), else where it was opened.
+ */
 static struct shim_route *fd_route(struct shim_route *rt, int fd)
 {
 	struct shim_fdinfo fi = { .path = rt->abs };
 
 	if (!shim_fd_lookup(fd, &fi))
 		return NULL;
+	shim_op_fpath(fi.open_key, rt->abs);	/* keeps fi.path on error */
 	rt->dirfd = AT_FDCWD;
 	rt->path = rt->abs;
 	return rt;
@@ -1869,8 +2136,11 @@ long shim_open_routed(struct shim_route *rt, int dirfd, const char *path,
 		      int flags, mode_t mode)
 {
 	int hops = 0;
-	long r = shim_route(rt, dirfd, path);
+	long r = flags < 0 ? 0 : open_fd_link(path, flags, mode);
 
+	if (r)
+		return r;
+	r = shim_route(rt, dirfd, path);
 	while (r > 0) {
 		if (flags < 0)
 			return flags;

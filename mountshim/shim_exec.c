@@ -31,11 +31,11 @@
  * mount (it opens them with its own system calls).
  *
  * Every emulator call of an exec goes over a connection of its own, held
- * from the first check to the exec (closed on exec): an exec may run in a
- * vfork child, whose calls through shim_port.c would each get a fresh
- * connection, and the files it opens are owned by the connection that
- * opened them until bound.  No malloc, no fd table entry: a vfork child
- * shares the parent's memory.
+ * from the first check to the exec (closed before it): the files it
+ * opens are read by key and never bound, and an open file nobody bound
+ * is released when the connection that opened it closes.  No malloc, no
+ * fd table entry: an exec may run in a vfork child, which shares the
+ * parent's memory.
  */
 #include "shim.h"
 

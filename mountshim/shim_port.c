@@ -5,10 +5,19 @@
  * One connection per thread, made on first use, so a call is "send one
  * message, receive one message" with no demultiplexing and no lock.  A
  * call made while the thread's connection is busy (a signal handler
- * interrupting a call) or from a vfork child (which shares our memory)
- * uses a connection of its own for that call only.  A fork child closes
- * the inherited sockets and reconnects: the emulator takes the caller's
- * credentials from the connection.
+ * interrupting a call) uses a connection of its own for that call only.
+ * A fork child closes the inherited sockets and reconnects: the emulator
+ * takes the caller's credentials from the connection.
+ *
+ * A vfork child (or any child whose pid differs from the one the atfork
+ * handler recorded) runs on its parent thread's memory while that thread
+ * waits.  It gets one connection for its whole life, kept in a per-thread
+ * slot by pid and socket inode: an open file stays the connection's
+ * until FUSEDEV_IOC_BIND, so each call on a connection of its own would
+ * lose every open.  The socket is the child's alone (close-on-exec, in
+ * no table the parent reads); the parent never uses or closes it, and a
+ * later child with a reused pid sees an fd that is not that socket and
+ * connects anew.  Nothing here mallocs or locks.
  *
  * A receive interrupted by a signal sends FDP_OP_INTERRUPT for the call
  * (the emulator turns it into FUSE_INTERRUPT) and keeps waiting.  A
@@ -28,7 +37,16 @@ struct shim_conn {
 	uint64_t next_id;
 };
 
+/* A vfork child's connection: valid while pid and the fd's inode match. */
+struct shim_vconn {
+	struct shim_conn c;
+	pid_t pid;
+	dev_t dev;
+	ino_t ino;
+};
+
 static __thread struct shim_conn tls_conn = { .fd = -1 };
+static __thread struct shim_vconn tls_vconn = { .c = { .fd = -1 } };
 static pthread_key_t conn_key;
 /* The process the TLS connections belong to; a vfork child differs. */
 static pid_t shim_pid;
@@ -148,12 +166,75 @@ static void conn_destroy(void *p)
 		conn_close(c);
 }
 
-static struct shim_conn *conn_get(struct shim_conn *tmp, int *err)
+/* Is @fd still the socket @v recorded (not closed, not replaced)? */
+static bool vconn_valid(const struct shim_vconn *v)
 {
-	struct shim_conn *c = &tls_conn;
+	struct stat st;
+
+	return v->c.fd >= 0 && REAL(fstat)(v->c.fd, &st) == 0 &&
+	       S_ISSOCK(st.st_mode) && st.st_dev == v->dev &&
+	       st.st_ino == v->ino;
+}
+
+/*
+ * The connection of vfork child @pid: the recorded one if it is still
+ * this child's, else a new one recorded in its place (the old fd, if
+ * any, belongs to another process or was closed: left alone).  NULL and
+ * *@err when it cannot connect; a busy slot (a signal handler in the
+ * child) is reported as NULL with *@err 0.
+ */
+static struct shim_conn *vconn_get(pid_t pid, int *err)
+{
+	struct shim_vconn *v = &tls_vconn;
+	struct stat st;
 	int fd;
 
-	if (c->busy || getpid() != shim_pid) {
+	*err = 0;
+	if (v->pid == pid && v->c.fd >= 0) {
+		if (v->c.busy)
+			return NULL;
+		if (vconn_valid(v))
+			goto got;
+	}
+	v->pid = 0;
+	v->c.fd = -1;
+	v->c.busy = false;
+	fd = port_connect(false);
+	if (fd < 0) {
+		*err = fd;
+		return NULL;
+	}
+	/* out of the way of the child's dup2 onto low numbers */
+	fd = move_high(fd);
+	if (REAL(fstat)(fd, &st) < 0) {
+		*err = -errno;
+		REAL(close)(fd);
+		return NULL;
+	}
+	v->c.fd = fd;
+	v->c.own = true;		/* conn_put keeps it */
+	v->c.next_id = 0;
+	v->dev = st.st_dev;
+	v->ino = st.st_ino;
+	v->pid = pid;
+	SHIM_DBG(SHIM_DBG_PORT, "vfork child: connection fd %d", fd);
+got:
+	v->c.busy = true;
+	return &v->c;
+}
+
+static struct shim_conn *conn_get(struct shim_conn *tmp, int *err)
+{
+	struct shim_conn *c = &tls_conn, *v;
+	pid_t pid = getpid();
+	int fd;
+
+	if (pid != shim_pid) {
+		v = vconn_get(pid, err);
+		if (v || *err)
+			return v;
+	}
+	if (c->busy || pid != shim_pid) {
 		fd = port_connect(false);
 		if (fd < 0) {
 			*err = fd;
@@ -185,6 +266,18 @@ static void conn_put(struct shim_conn *c)
 	c->busy = false;
 }
 
+/* A call on @c failed for good: forget the connection. */
+static void conn_lost(struct shim_conn *c)
+{
+	if (c == &tls_vconn.c) {
+		REAL(close)(c->fd);	/* the child's: never internal */
+		c->fd = -1;
+		tls_vconn.pid = 0;
+		return;
+	}
+	conn_close(c);
+}
+
 void shim_port_init(void)
 {
 	shim_pid = getpid();
@@ -193,18 +286,28 @@ void shim_port_init(void)
 
 void shim_port_forget(int fd)
 {
+	/* a vfork child: the table and the socket are the parent's */
+	if (getpid() != shim_pid)
+		return;
 	shim_internal_del(fd);
-	if (tls_conn.fd == fd && tls_conn.own && !tls_conn.busy &&
-	    getpid() == shim_pid)
+	if (tls_conn.fd == fd && tls_conn.own && !tls_conn.busy)
 		tls_conn.fd = -1;
 }
 
 void shim_port_atfork(void)
 {
+	pid_t parent = getppid();
+
 	shim_internal_close_all();
 	tls_conn.fd = -1;
 	tls_conn.busy = false;
 	tls_conn.own = false;
+	/* forked by a vfork child: its connection came along */
+	if (tls_vconn.pid && tls_vconn.pid == parent && vconn_valid(&tls_vconn))
+		REAL(close)(tls_vconn.c.fd);
+	tls_vconn.c.fd = -1;
+	tls_vconn.c.busy = false;
+	tls_vconn.pid = 0;
 	shim_pid = getpid();
 }
 
@@ -272,7 +375,7 @@ int shim_port_call(struct shim_call *call)
 	if (n < 0) {
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		r = conn_error(errno);
-		conn_close(c);
+		conn_lost(c);
 		goto out;
 	}
 
@@ -300,7 +403,7 @@ int shim_port_call(struct shim_call *call)
 		if (n <= 0) {
 			pthread_sigmask(SIG_SETMASK, &old, NULL);
 			r = n < 0 ? conn_error(errno) : -ENOTCONN;
-			conn_close(c);
+			conn_lost(c);
 			goto out;
 		}
 		if ((size_t)n < sizeof(rh)) {

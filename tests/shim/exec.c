@@ -17,6 +17,11 @@
  *  - scripts: /bin/sh, an interpreter outside with an argument, one in
  *    the mount, nested, the kernel's depth limit, malformed lines;
  *    execvp's /bin/sh fallback for ENOEXEC; system() and popen();
+ *    a script without "#!" run by sh -c and system() (dash opens it in
+ *    a vfork child), opens in a vfork child;
+ *  - /dev/fd/N, /proc/self/fd/N of an fd on the mount: a new open of the
+ *    same file (a script exec'd through an fd, its interpreter opening
+ *    /dev/fd/N), /dev/fd/N/NAME under a directory fd;
  *  - posix_spawn/posix_spawnp: success, the error returned and no child
  *    left, a file action opening a file on the mount, POSIX_SPAWN_SETPGROUP;
  *  - errors: ENOENT, EACCES (mode, directory, fifo, noexec mount),
@@ -255,6 +260,33 @@ static void do_execveat(void *a)
 	struct ex *x = a;
 
 	execveat(x->fd, x->path, targv, environ, x->flags);
+}
+
+static void do_sh_c(void *a)
+{
+	execl("/bin/sh", "sh", "-c", ((struct ex *)a)->path, (char *)NULL);
+}
+
+/* In a vfork child: two opens, each read to stdout. */
+static void do_open_read(void *a)
+{
+	struct ex *x = a;
+	char buf[256];
+	ssize_t n;
+	int i, fd;
+
+	for (i = 0; i < 2; i++) {
+		fd = open(x->path, O_RDONLY);
+		if (fd < 0)
+			return;
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0)
+			return;
+		if (write(1, buf, n) != n)
+			return;
+		close(fd);
+	}
+	_exit(0);
 }
 
 #define EXPECT_OUT(fn, x, want)						\
@@ -562,6 +594,107 @@ static void test_scripts(void)
 		CHECK(pclose(f) == 0, "pclose");
 }
 
+/* A script without "#!": dash runs it itself, opening it in a vfork
+ * child; system() goes through dash. */
+static void test_noshebang(void)
+{
+	struct ex x = { 0 };
+	char out[4096];
+	int st, fd;
+
+	x.path = pathf("%s/plain sharg", mnt);
+	EXPECT_OUT(do_sh_c, &x, pathf("viash:%s/plain:sharg\n", mnt));
+	x.path = pathf("%s/plain sharg; true", mnt);
+	EXPECT_OUT(do_sh_c, &x, pathf("viash:%s/plain:sharg\n", mnt));
+
+	unlink(pathf("%s/sys2.out", mnt));
+	st = system(pathf("%s/plain sysarg > %s/sys2.out", mnt, mnt));
+	CHECK(st == 0, "system plain: %d", st);
+	fd = open(pathf("%s/sys2.out", mnt), O_RDONLY);
+	CHECK(fd >= 0 && read_all(fd, out, sizeof(out)) >= 0 &&
+	      !strcmp(out, pathf("viash:%s/plain:sysarg\n", mnt)),
+	      "system plain output: %s", out);
+	if (fd >= 0)
+		close(fd);
+
+	/* the shim itself: opens in a vfork child */
+	x.path = pathf("%s/plain", mnt);
+	st = run(do_open_read, &x, true, out, sizeof(out));
+	CHECK(st == 0 && !strcmp(out, "echo \"viash:$0:$1\"\n"
+					 "echo \"viash:$0:$1\"\n"),
+	      "vfork+open: %d %s", st, out);
+}
+
+/* /dev/fd/N and /proc/self/fd/N: the file reopened, not fd N's. */
+static void test_fd_links(void)
+{
+	struct ex x = { 0 };
+	struct stat a, b;
+	char buf[64], out[4096];
+	int fd, fd2, dfd;
+	ssize_t n;
+
+	fd = open(pathf("%s/s1.sh", mnt), O_RDONLY);
+	CHECK(fd >= 0, "open s1.sh");
+	if (fd < 0)
+		return;
+	/* the interpreter opens /dev/fd/N */
+	x.fd = fd;
+	x.path = "fexecve s1.sh, fd inherited";
+	EXPECT_OUT(do_fexecve, &x, pathf("s1:/dev/fd/%d:--child\n", fd));
+
+	/* a new open file: its own offset, the same file */
+	CHECK(read(fd, buf, 3) == 3, "read 3");
+	fd2 = open(pathf("/dev/fd/%d", fd), O_RDONLY | O_CLOEXEC);
+	CHECK(fd2 >= 0, "open /dev/fd/%d", fd);
+	if (fd2 >= 0) {
+		n = read(fd2, buf, 9);
+		CHECK(n == 9 && !memcmp(buf, "#!/bin/sh", 9),
+		      "read /dev/fd/N: %zd %.9s", n, buf);
+		CHECK(fstat(fd, &a) == 0 && fstat(fd2, &b) == 0 &&
+		      a.st_ino == b.st_ino && a.st_dev == b.st_dev,
+		      "/dev/fd/N: same inode");
+		CHECK(lseek(fd, 0, SEEK_CUR) == 3 &&
+		      lseek(fd2, 0, SEEK_CUR) == 9, "offsets apart");
+		CHECK((fcntl(fd2, F_GETFD) & FD_CLOEXEC) &&
+		      !(fcntl(fd, F_GETFD) & FD_CLOEXEC), "fd flags apart");
+		close(fd2);
+	}
+	errno = 0;
+	fd2 = open(pathf("/dev/fd/%d", fd), O_RDONLY | O_NOFOLLOW);
+	CHECK(fd2 < 0 && errno == ELOOP, "/dev/fd/N O_NOFOLLOW: %d", fd2);
+	if (fd2 >= 0)
+		close(fd2);
+	close(fd);
+
+	/* other flags than the first open's */
+	put_text(pathf("%s/reopen", mnt), 0644, "one\n");
+	fd = open(pathf("%s/reopen", mnt), O_RDONLY);
+	fd2 = open(pathf("/proc/self/fd/%d", fd), O_WRONLY | O_APPEND);
+	CHECK(fd >= 0 && fd2 >= 0 && write(fd2, "two\n", 4) == 4,
+	      "append through /proc/self/fd/N");
+	if (fd2 >= 0)
+		close(fd2);
+	fd2 = open(pathf("/proc/%d/fd/%d", (int)getpid(), fd), O_RDONLY);
+	CHECK(fd2 >= 0 && read_all(fd2, out, sizeof(out)) == 8 &&
+	      !strcmp(out, "one\ntwo\n"), "read /proc/PID/fd/N: %s", out);
+	if (fd2 >= 0)
+		close(fd2);
+	if (fd >= 0)
+		close(fd);
+
+	/* a name under a directory fd */
+	dfd = open(mnt, O_RDONLY | O_DIRECTORY);
+	fd = open(pathf("/dev/fd/%d/reopen", dfd), O_RDONLY);
+	CHECK(dfd >= 0 && fd >= 0 && read_all(fd, out, sizeof(out)) == 8,
+	      "open /dev/fd/DIR/reopen: %s", out);
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	unlink(pathf("%s/reopen", mnt));
+}
+
 static void test_path(void)
 {
 	char *old = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
@@ -823,6 +956,8 @@ int main(int argc, char **argv)
 		test_elf();
 		test_errors();
 		test_scripts();
+		test_noshebang();
+		test_fd_links();
 		test_path();
 		test_spawn();
 		if (memfs)

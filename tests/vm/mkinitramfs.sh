@@ -9,6 +9,7 @@
 # shared libraries its ELF files need, and a generated /init that:
 #
 #   1. mounts /dev (devtmpfs), /proc, /sys, /tmp, /run, /dev/pts, /dev/shm;
+#      links /dev/fd, /dev/stdin, /dev/stdout, /dev/stderr;
 #   2. insmods the modules in dependency order, waits (deadline) for
 #      /dev/fuse and /dev/cuse;
 #   3. mounts the 9p shares (--share, --host-root);
@@ -445,6 +446,11 @@ wait_for()
 mount -t proc proc /proc || setup_failed "mount /proc"
 mount -t sysfs sysfs /sys || setup_failed "mount /sys"
 mkdir -p /dev/pts /dev/shm
+# what udev and systemd give a booted system
+ln -sf /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mount -t tmpfs -o mode=1777 tmpfs /tmp
