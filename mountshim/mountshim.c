@@ -698,6 +698,8 @@ int shim_fd_set(int fd, uint64_t open_key, int flags, const char *path)
 
 	if (fd < 0)
 		return -EBADF;
+	if (shim_vfork_child())
+		return 0;
 	ent = malloc(sizeof(*ent) + plen + 1);
 	if (!ent)
 		return -ENOMEM;
@@ -738,7 +740,7 @@ void shim_fd_drop(int fd)
 	struct shim_fdtab *t;
 	sigset_t old;
 
-	if (likely(!fd_maybe_ours(fd)))
+	if (likely(!fd_maybe_ours(fd)) || shim_vfork_child())
 		return;
 	shim_lock(&fdtab_lock, &old);
 	t = fdtab;
@@ -767,6 +769,8 @@ void shim_fd_setflags(int fd, int flags)
 	struct shim_fdtab *t;
 	sigset_t old;
 
+	if (shim_vfork_child())
+		return;
 	shim_lock(&fdtab_lock, &old);
 	t = fdtab;
 	if (t && fd >= 0 && fd < t->size && t->ent[fd])

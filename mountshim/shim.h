@@ -281,6 +281,13 @@ struct shim_fdinfo {
 	char *path;			/* caller's PATH_MAX buffer, or NULL */
 };
 
+/*
+ * A vfork (or raw clone) child: another pid in the parent's memory.  The
+ * fd table is the parent's: such a child leaves it alone (its fds live
+ * until its exec or _exit; an exec'd program asks the device anew).
+ */
+bool shim_vfork_child(void);
+
 /* Is @fd an emulated client fd?  Fills @fi (path only if fi->path). */
 bool shim_fd_lookup(int fd, struct shim_fdinfo *fi);
 int shim_fd_set(int fd, uint64_t open_key, int flags, const char *path);

@@ -525,3 +525,10 @@ int shim_op_fpath(uint64_t open_key, char *buf)
 	buf[n] = '\0';
 	return 0;
 }
+
+bool shim_vfork_child(void)
+{
+	pid_t p = __atomic_load_n(&shim_pid, __ATOMIC_RELAXED);
+
+	return p && getpid() != p;
+}

@@ -152,6 +152,7 @@ int main(int argc, char **argv)
 	self[n] = '\0';
 
 	/* dup and fork share the offset */
+	CHECK(statvfs(argv[1], &sv0) == 0, "statvfs at the start");
 	snprintf(path, sizeof(path), "%s/shared", argv[1]);
 	fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
 	CHECK(fd >= 0 && write(fd, "0123456789", 10) == 10, "create");
@@ -260,9 +261,17 @@ int main(int argc, char **argv)
 	close(sv_pair[0]);
 	CHECK(close(fd) == 0, "close");
 	CHECK(unlink(path) == 0, "unlink shared");
+	/* RELEASE goes after close() returns: wait for the blocks back */
+	deadline = now() + 10;
+	for (;;) {
+		CHECK(statvfs(argv[1], &sv) == 0, "statvfs");
+		if (sv.f_bfree == sv0.f_bfree || now() > deadline)
+			break;
+		usleep(20000);	/* poll interval, bounded by the deadline */
+	}
+	CHECK(sv.f_bfree == sv0.f_bfree, "the shared file was released");
 
 	/* SIGKILL with a file open: RELEASE still comes */
-	CHECK(statvfs(argv[1], &sv0) == 0, "statvfs");
 	snprintf(path, sizeof(path), "%s/killed", argv[1]);
 	CHECK(pipe(sv_pair) == 0, "pipe");
 	pid = fork();
