@@ -99,6 +99,7 @@ static void release_done(void *data)
 	struct vfile *f = r->f;
 	struct vmount *m = f->m;
 
+	lock_file_released(f);
 	vinode_put(f->inode);
 	m->nreleasing--;
 	free(f->path);
@@ -130,6 +131,7 @@ void vfile_put(struct vfile *f)
 	r = calloc(1, sizeof(*r));
 	if (!r) {
 		emu_log("out of memory: RELEASE of %s not sent", f->path);
+		lock_file_released(f);
 		vinode_put(f->inode);
 		f->m->nreleasing--;
 		vfs_mount_file_gone(f->m);
@@ -787,9 +789,11 @@ static ssize_t vfile_getdents(const struct emu_cred *cred, struct vfile *f,
 {
 	struct vmount *m = f->m;
 	bool plus = (m->fc.flags & FUSE_DO_READDIRPLUS) && !m->no_readdirplus;
+	size_t max = (size_t)m->fc.max_pages * FDK_PAGE_SIZE;
 	struct fuse_read_in arg = { 0 };
 	struct fdk_req req;
 	size_t got, pos = 0, len = 0;
+	bool over = false;
 	char *buf;
 	int r;
 
@@ -797,12 +801,15 @@ static ssize_t vfile_getdents(const struct emu_cred *cred, struct vfile *f,
 		return -ENOTDIR;
 	if (f->dir_eof)
 		return 0;
-	buf = malloc(FDK_PAGE_SIZE);
+	/* fuse_readdir_uncached: the caller's size, within a page and
+	 * max_pages; what does not fit the caller is read again later. */
+	arg.size = size < FDK_PAGE_SIZE ? FDK_PAGE_SIZE :
+		   size > max && max >= FDK_PAGE_SIZE ? max : size;
+	buf = malloc(arg.size);
 	if (!buf)
 		return -ENOMEM;
 	arg.fh = f->fh;
 	arg.offset = f->dir_cookie;
-	arg.size = size < FDK_PAGE_SIZE ? size : FDK_PAGE_SIZE;
 	arg.flags = f->flags;
 	vfs_req_init(&req, plus ? FUSE_READDIRPLUS : FUSE_READDIR,
 		     f->inode->nodeid);
@@ -848,10 +855,14 @@ static ssize_t vfile_getdents(const struct emu_cred *cred, struct vfile *f,
 		}
 		need = (offsetof(struct linux_dirent64, d_name) +
 			d->namelen + 1 + 7) & ~(size_t)7;
-		if (len + need > size)
-			break;
+		pos += reclen;
+		/* parse_dirplusfile: every entry is linked, emitted or not */
 		if (dp)
 			direntplus_link(f, dp);
+		if (over || len + need > size) {
+			over = true;
+			continue;
+		}
 		ld = (struct linux_dirent64 *)(out + len);
 		ld->d_ino = d->ino;
 		ld->d_off = d->off;
@@ -863,7 +874,6 @@ static ssize_t vfile_getdents(const struct emu_cred *cred, struct vfile *f,
 		       d->namelen);
 		len += need;
 		f->dir_cookie = d->off;
-		pos += reclen;
 	}
 	free(buf);
 	if (!len && got)
@@ -919,11 +929,39 @@ static int do_lseek(const struct emu_cred *cred, struct vfile *f,
 	int r;
 
 	if (f->isdir) {
-		if (whence == SEEK_SET && off >= 0) {
-			f->dir_cookie = off;
-			f->dir_eof = false;
-		} else if (!(whence == SEEK_CUR && !off)) {
+		/* generic_file_llseek on the readdir cookie */
+		if (whence == SEEK_CUR && !off) {
+			*res = f->dir_cookie;
+			return 0;
+		}
+		switch (whence) {
+		case SEEK_SET:
+			base = 0;
+			break;
+		case SEEK_CUR:
+			base = f->dir_cookie;
+			break;
+		case SEEK_END:
+		case SEEK_DATA:
+		case SEEK_HOLE:
+			r = vfs_fresh_attr(cred, f->inode, f);
+			if (r < 0)
+				return r;
+			base = f->inode->attr.size;
+			if (whence == SEEK_END)
+				break;
+			if (off < 0 || off >= base)
+				return -ENXIO;
+			base = whence == SEEK_DATA ? 0 : base - off;
+			break;
+		default:
 			return -EINVAL;
+		}
+		if (base + off < 0)
+			return -EINVAL;
+		if ((uint64_t)(base + off) != f->dir_cookie) {
+			f->dir_cookie = base + off;
+			f->dir_eof = false;
 		}
 		*res = f->dir_cookie;
 		return 0;

@@ -36,6 +36,24 @@
  * FDP_OP_INTERRUPT (a signal in the caller) or the caller's death ends
  * the wait with -EINTR.  POSIX waits check for deadlocks the way
  * posix_locks_deadlock() does (owner waits for owner, a bounded chain).
+ *
+ * Order against closes: Linux drops a file's OFD and flock locks in
+ * __fput, before the last close(2) returns.  Here they go when the
+ * device file's RELEASE is processed, which the kernel queues in the
+ * background during that close() and which may still sit in the
+ * transport's queue when the client's next lock request arrives on the
+ * port.  So a request processes everything the transport already queued
+ * (transport_sync) before it reports a conflict (EAGAIN, F_GETLK's
+ * answer, EDEADLK), before it starts to wait, and before it forwards to
+ * the daemon; the check is then made again.  Locks the daemon holds
+ * for a file go with its RELEASE (flock: FUSE_RELEASE_FLOCK_UNLOCK;
+ * OFD: a daemon drops what was taken through the fh), which Linux sends
+ * in the background too, with no unlock request before it (6.18: FLUSH,
+ * then RELEASE).  A multi-threaded daemon may run that RELEASE after a
+ * lock request sent just behind it, so forwarded lock requests on the
+ * inode wait until the RELEASEs of its files are answered
+ * (lk_forward_ready): the daemon has then dropped the released file's
+ * locks before it sees the request, as a close(2) that returned implies.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -83,6 +101,7 @@ struct lk_inode {
 	struct vinode *inode;
 	struct list_head locks;
 	struct list_head waiters;
+	unsigned int releasing;		/* RELEASEs not answered yet */
 };
 
 static struct lk_inode *lk_hash[LK_HASH];
@@ -175,12 +194,15 @@ static struct lk_inode *lk_inode_get(struct vinode *in)
 	return li;
 }
 
-/* Nothing refers to an entry without locks or waiters: free it. */
+/* Nothing refers to an entry without locks, waiters or RELEASEs in
+ * flight: free it.  A fiber that ran transport_sync, or slept off the
+ * waiter list, must look its entry up again. */
 static void lk_inode_maybe_free(struct lk_inode *li)
 {
 	struct lk_inode **pp;
 
-	if (!li || !list_empty(&li->locks) || !list_empty(&li->waiters))
+	if (!li || !list_empty(&li->locks) || !list_empty(&li->waiters) ||
+	    li->releasing)
 		return;
 	for (pp = lk_slot(li->inode); *pp; pp = &(*pp)->hnext) {
 		if (*pp == li) {
@@ -286,8 +308,9 @@ static bool lk_deadlock(uint64_t owner, const struct lk *blocker)
 	return false;
 }
 
-/* Sleep until the inode's locks change: 0, or -EINTR when the caller was
- * signalled or is gone. */
+/* Sleep until the inode's locks change (or, with no @blocker, until a
+ * RELEASE of one of its files is answered): 0, or -EINTR when the
+ * caller was signalled or is gone.  @li stays valid during the wait. */
 static int lk_wait(struct lk_inode *li, int kind, uint64_t owner,
 		   const struct lk *blocker)
 {
@@ -295,8 +318,8 @@ static int lk_wait(struct lk_inode *li, int kind, uint64_t owner,
 		.fiber = fiber_self(),
 		.kind = kind,
 		.owner = owner,
-		.blocker_kind = blocker->kind,
-		.blocker_owner = blocker->owner,
+		.blocker_kind = blocker ? blocker->kind : -1,
+		.blocker_owner = blocker ? blocker->owner : 0,
 	};
 	int *intr = fiber_intr(w.fiber);
 
@@ -304,7 +327,7 @@ static int lk_wait(struct lk_inode *li, int kind, uint64_t owner,
 		return -EINTR;
 	list_add_tail(&w.entry, &li->waiters);
 	list_init(&w.gentry);
-	if (kind == LK_POSIX)
+	if (kind == LK_POSIX && blocker)
 		list_add_tail(&w.gentry, &posix_waiters);
 	fiber_sleep();
 	list_del_init(&w.entry);
@@ -447,11 +470,42 @@ static int lk_range(const struct emu_cred *cred, struct vfile *f,
 	return 0;
 }
 
+/*
+ * Before a request goes to the daemon: the transport's queue is
+ * processed (a device file's RELEASE found there sends the file's
+ * RELEASE), then the request waits until every RELEASE of a file of the
+ * inode is answered.  0, or -EINTR.
+ */
+static int lk_forward_ready(const struct lk_req *rq)
+{
+	struct lk_inode *li;
+	int r = 0;
+
+	transport_sync();
+	for (;;) {
+		li = lk_inode_find(rq->f->inode);
+		if (!li || !li->releasing)
+			break;
+		r = lk_wait(li, rq->kind, rq->owner, NULL);
+		if (r < 0)
+			break;
+	}
+	lk_inode_maybe_free(li);
+	return r;
+}
+
 static int lk_forward(const struct emu_cred *cred, const struct lk_req *rq,
 		      uint32_t opcode, uint32_t pid, struct fuse_lk_out *out)
 {
 	struct fuse_lk_in arg = { 0 };
 	struct fdk_req req;
+	int r;
+
+	if (rq->type != F_UNLCK) {
+		r = lk_forward_ready(rq);
+		if (r < 0)
+			return r;
+	}
 
 	arg.fh = rq->f->fh;
 	arg.owner = rq->fuse_owner;
@@ -474,6 +528,7 @@ static int lk_getlk(const struct emu_cred *cred, struct lk_req *rq,
 	struct lk_inode *li;
 	struct lk *l = NULL;
 	struct list_head *pos;
+	bool synced = false;
 
 	memset(out, 0, sizeof(*out));
 	out->type = F_UNLCK;
@@ -509,6 +564,7 @@ static int lk_getlk(const struct emu_cred *cred, struct lk_req *rq,
 			out->pid = lo.lk.pid;
 		return 0;
 	}
+again:
 	li = lk_inode_find(rq->f->inode);
 	if (!li)
 		return 0;
@@ -526,6 +582,11 @@ static int lk_getlk(const struct emu_cred *cred, struct lk_req *rq,
 	} else {
 		l = lk_conflict(li, rq->kind, rq->owner, rq->type, rq->start,
 				rq->end);
+		if (l && !synced) {
+			synced = true;
+			transport_sync();
+			goto again;
+		}
 	}
 	if (l) {
 		out->type = l->type;
@@ -541,6 +602,7 @@ static int lk_getlk(const struct emu_cred *cred, struct lk_req *rq,
 static int lk_setlk(const struct emu_cred *cred, struct lk_req *rq)
 {
 	struct lk_inode *li;
+	bool synced = false;
 	int r;
 
 	if (fwd_posix(rq->f))
@@ -563,6 +625,14 @@ static int lk_setlk(const struct emu_cred *cred, struct lk_req *rq)
 					   rq->end);
 			break;
 		}
+		if (!synced) {
+			synced = true;
+			transport_sync();
+			li = lk_inode_get(rq->f->inode);
+			if (!li)
+				return -ENOLCK;
+			continue;
+		}
 		r = -EAGAIN;
 		if (!rq->wait)
 			break;
@@ -581,6 +651,7 @@ static int lk_setlk(const struct emu_cred *cred, struct lk_req *rq)
 static int lk_flock(const struct emu_cred *cred, struct lk_req *rq)
 {
 	struct lk_inode *li;
+	bool synced = false;
 	int r = 0;
 
 	rq->start = 0;
@@ -629,6 +700,14 @@ static int lk_flock(const struct emu_cred *cred, struct lk_req *rq)
 			n->end = LK_OFFSET_MAX;
 			list_add_tail(&n->entry, &li->locks);
 			break;
+		}
+		if (!synced) {
+			synced = true;
+			transport_sync();
+			li = lk_inode_get(rq->f->inode);
+			if (!li)
+				return -ENOLCK;
+			continue;
 		}
 		r = -EAGAIN;	/* EWOULDBLOCK */
 		if (!rq->wait)
@@ -754,20 +833,46 @@ uint64_t lock_flush_owner(struct vfile *f, pid_t pid)
 	return posix_owner_id(fwd_posix(f) ? tgid_of(pid) : pid);
 }
 
+/* The daemon takes (some of) @f's locks: fs/fuse/file.c's lock
+ * operations would reach it. */
+static bool lk_fwd_any(const struct vfile *f)
+{
+	return fwd_posix(f) || fwd_flock(f);
+}
+
 void lock_file_gone(struct vfile *f)
 {
 	struct lk_inode *li = lk_inode_find(f->inode);
 	struct list_head *pos, *tmp;
 
-	if (!li)
-		return;
-	list_for_each_safe(pos, tmp, &li->locks) {
-		struct lk *l = list_entry(pos, struct lk, entry);
+	if (li) {
+		list_for_each_safe(pos, tmp, &li->locks) {
+			struct lk *l = list_entry(pos, struct lk, entry);
 
-		if (l->file == f || (l->kind != LK_POSIX &&
-				     l->owner == (uintptr_t)f))
-			lk_del(l);
+			if (l->file == f || (l->kind != LK_POSIX &&
+					     l->owner == (uintptr_t)f))
+				lk_del(l);
+		}
+		lk_wake_all(li);
+		lk_inode_maybe_free(li);
 	}
+	if (!lk_fwd_any(f))
+		return;
+	li = lk_inode_get(f->inode);
+	if (li)
+		li->releasing++;	/* else unordered, as before */
+}
+
+void lock_file_released(struct vfile *f)
+{
+	struct lk_inode *li;
+
+	if (!lk_fwd_any(f))
+		return;
+	li = lk_inode_find(f->inode);
+	if (!li || !li->releasing)
+		return;
+	li->releasing--;
 	lk_wake_all(li);
 	lk_inode_maybe_free(li);
 }

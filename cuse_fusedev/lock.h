@@ -28,10 +28,24 @@ int lock_port_op(const struct emu_cred *cred, uint32_t op, const void *in,
 void lock_flush(struct vfile *f, pid_t pid);
 /* FUSE_FLUSH's lock_owner for a close by (thread) @pid of @f. */
 uint64_t lock_flush_owner(struct vfile *f, pid_t pid);
-/* The last reference of @f is gone (locks_remove_file): its OFD and
- * flock locks go. */
+/*
+ * The last reference of @f is gone (locks_remove_file): its OFD and
+ * flock locks kept here go at once.  When the daemon may hold locks of
+ * @f (it takes them), lock requests that would go to the daemon for the
+ * inode wait from now until lock_file_released(@f).
+ */
 void lock_file_gone(struct vfile *f);
+/* @f's RELEASE was answered (or will never be sent); before its inode
+ * reference goes.  Pairs with lock_file_gone. */
+void lock_file_released(struct vfile *f);
 /* At exit: free the tables; nothing waits any more. */
 void lock_free_all(void);
+
+/*
+ * transport.c, from a fiber: process every message the kernel has
+ * already queued on the transport's session (a device file's RELEASE
+ * included) before going on.
+ */
+void transport_sync(void);
 
 #endif /* CUSE_FUSEDEV_LOCK_H */

@@ -10,7 +10,8 @@
  *
  * Both hand the same device operations (devops.c) to libfuse; only the
  * registration differs.  The session's fd is watched by the event loop,
- * and each readable event processes one message from the kernel.
+ * and each readable event processes the messages the kernel queued; a
+ * fiber may process them at once with transport_sync().
  */
 #include <errno.h>
 #include <limits.h>
@@ -26,6 +27,7 @@
 #include <cuse_lowlevel.h>
 
 #include "emu.h"
+#include "lock.h"
 
 /*
  * Every open of the device file gets an inode of its own.  Linux FUSE
@@ -56,19 +58,26 @@ uint32_t emu_max_write_limit;
  * work every SESSION_BATCH messages and comes back.
  */
 #define SESSION_BATCH 64
+/* transport_sync's bound: far more than the kernel can have queued
+ * (one request per blocked thread, plus max_background). */
+#define SESSION_SYNC_MAX 4096
 
-static void session_drain(void *data)
+static bool session_busy;
+
+/* Read and process one message: 1, or 0 when none is queued (or the
+ * session ended: the loop is told to stop). */
+static int session_one(void)
 {
-	int i, r;
+	int r;
 
-	for (i = 0; i < SESSION_BATCH; i++) {
+	for (;;) {
 		if (fuse_session_exited(session)) {
 			loop_stop();
-			return;
+			return 0;
 		}
 		r = fuse_session_receive_buf(session, &session_buf);
 		if (r == -EAGAIN)
-			return;
+			return 0;
 		if (r == -EINTR || r == -ENOENT)
 			continue;
 		if (r <= 0) {
@@ -78,10 +87,46 @@ static void session_drain(void *data)
 				emu_log("device transport: the kernel ended "
 					"the session");
 			loop_stop();
-			return;
+			return 0;
 		}
+		session_busy = true;
 		fuse_session_process_buf(session, &session_buf);
+		session_busy = false;
+		return 1;
 	}
+}
+
+static void session_drain(void *data)
+{
+	int i;
+
+	for (i = 0; i < SESSION_BATCH; i++)
+		if (!session_one())
+			return;
+	loop_defer(session_drain, NULL);
+}
+
+/*
+ * Contract: every message the kernel queued on the session before the
+ * call has been processed when it returns.  That orders what a client
+ * did earlier through the device file before what it asks now through
+ * the port: a close(2) returns before the kernel's background RELEASE
+ * of the device file is read, and a lock conflict must not be reported
+ * while that RELEASE (which drops the file's OFD and flock locks) is
+ * still queued.  Handlers never sleep, so this runs them inline, in the
+ * caller's fiber; the handlers' own wakeups of that fiber are lost, so
+ * the caller re-checks its state afterwards.  From a handler (nested)
+ * it does nothing.
+ */
+void transport_sync(void)
+{
+	int i;
+
+	if (!session || session_busy)
+		return;
+	for (i = 0; i < SESSION_SYNC_MAX; i++)
+		if (!session_one())
+			return;
 	loop_defer(session_drain, NULL);
 }
 

@@ -672,7 +672,8 @@ static void o_list(char **v, size_t n)
 {
 	size_t i;
 
-	qsort(v, n, sizeof(*v), cmpstr);
+	if (n)
+		qsort(v, n, sizeof(*v), cmpstr);
 	o(" [");
 	for (i = 0; i < n; i++) {
 		o("%s", i ? ", " : "");
@@ -2549,8 +2550,22 @@ static int load(const char *file, struct kase **ks, int *nk)
 		k->steps = realloc(k->steps, (k->nsteps + 1) * sizeof(char *));
 		k->steps[k->nsteps++] = strdup(p);
 	}
+	free(line);
 	fclose(f);
 	return 0;
+}
+
+static void free_cases(struct kase *ks, int nk)
+{
+	int i, j;
+
+	for (i = 0; i < nk; i++) {
+		for (j = 0; j < ks[i].nsteps; j++)
+			free(ks[i].steps[j]);
+		free(ks[i].steps);
+		free((char *)ks[i].name);
+	}
+	free(ks);
 }
 
 int main(int argc, char **argv)
@@ -2597,6 +2612,7 @@ int main(int argc, char **argv)
 			rc = 2;
 	}
 	(void)bad;
+	free_cases(ks, nk);
 	return rc;
 usage:
 	fprintf(stderr, "usage: sysstep [-c CASE] MOUNT OUTSIDE CASEFILE...\n");
