@@ -379,6 +379,8 @@ long shim_op_file(uint32_t op, uint64_t open_key, int64_t offset,
 		  uint64_t size, uint32_t flags, uint32_t whence,
 		  const void *data, size_t datalen, void *out, size_t outsz,
 		  size_t *outlen);
+/* FDP_OP_FSTAT of @open_key: 0 or -errno (-EIO for a short reply). */
+long shim_op_fstat(uint64_t open_key, struct fdp_stat_out *o);
 /* FDP_OP_FPATH of @open_key into @buf (FUSEDEV_PATH_MAX). */
 int shim_op_fpath(uint64_t open_key, char *buf);
 

@@ -192,18 +192,6 @@ static int fd_link_num(const char *path, const char **rest)
 	return n;
 }
 
-static long key_stat(uint64_t key, struct fdp_stat_out *o)
-{
-	size_t n = 0;
-	long r;
-
-	r = shim_op_file(FDP_OP_FSTAT, key, 0, 0, 0, 0, NULL, 0, o,
-			 sizeof(*o), &n);
-	if (r == 0 && n < sizeof(*o))
-		r = -EIO;
-	return r;
-}
-
 static inline bool same_inode(const struct fdp_stat_out *a,
 			      const struct fdp_stat_out *b)
 {
@@ -252,7 +240,7 @@ static long open_fd_link(const char *path, int flags, mode_t mode)
 		return 0;
 	r = shim_op_fpath(fi.open_key, fpath);
 	if (r == 0)
-		r = key_stat(fi.open_key, &was);
+		r = shim_op_fstat(fi.open_key, &was);
 	if (r < 0)
 		return r;
 	/* not another file at the old name (O_TRUNC would hit it) */
@@ -263,7 +251,7 @@ static long open_fd_link(const char *path, int flags, mode_t mode)
 	if (r <= 0)
 		return r < 0 ? r : -ENOENT;
 	fd = r - 1;
-	r = shim_fd_lookup(fd, &nfi) ? key_stat(nfi.open_key, &now) : -EIO;
+	r = shim_fd_lookup(fd, &nfi) ? shim_op_fstat(nfi.open_key, &now) : -EIO;
 	if (r == 0 && !same_inode(&was, &now))
 		r = -ENOENT;
 	if (r < 0) {
@@ -787,13 +775,8 @@ static ssize_t emu_rw_vec2(uint64_t key, const struct iovec *iov, int cnt,
 		return -EOPNOTSUPP;
 	if (wr && (flags & RWF_APPEND)) {
 		struct fdp_stat_out st;
-		size_t got = 0;
-		long r;
+		long r = shim_op_fstat(key, &st);
 
-		r = shim_op_file(FDP_OP_FSTAT, key, 0, 0, 0, 0, NULL, 0, &st,
-				 sizeof(st), &got);
-		if (r == 0 && got < sizeof(st))
-			r = -EIO;
 		if (r == 0 && off == -1)
 			r = emu_lseek(key, 0, SEEK_END);
 		if (r < 0)
@@ -975,7 +958,6 @@ static int emu_posix_fallocate(const struct shim_fdinfo *fi, int64_t off,
 			       int64_t len)
 {
 	struct fdp_stat_out st;
-	size_t n = 0;
 	long r;
 
 	if (off < 0 || len < 0)
@@ -987,8 +969,7 @@ static int emu_posix_fallocate(const struct shim_fdinfo *fi, int64_t off,
 		return -r;
 	if (fi->flags & O_APPEND)
 		return EBADF;
-	r = shim_op_file(FDP_OP_FSTAT, fi->open_key, 0, 0, 0, 0, NULL, 0,
-			 &st, sizeof(st), &n);
+	r = shim_op_fstat(fi->open_key, &st);
 	if (r < 0)
 		return -r;
 	if (S_ISFIFO(st.attr.mode))
@@ -1049,7 +1030,6 @@ static void *emu_mmap(void *(*real)(void *, size_t, int, int, int, off_t),
 	bool shared = (flags & MAP_TYPE) != MAP_PRIVATE;
 	int acc = fi->flags & O_ACCMODE;
 	struct fdp_stat_out st;
-	size_t got = 0;
 	ssize_t n;
 	void *p;
 
@@ -1060,10 +1040,7 @@ static void *emu_mmap(void *(*real)(void *, size_t, int, int, int, off_t),
 	    shared && (prot & PROT_WRITE) && acc == O_RDONLY ? -EACCES :
 	    acc == O_WRONLY ? -EACCES : 0;
 	if (!n) {
-		n = shim_op_file(FDP_OP_FSTAT, fi->open_key, 0, 0, 0, 0, NULL,
-				 0, &st, sizeof(st), &got);
-		if (!n && got < sizeof(st))
-			n = -EIO;
+		n = shim_op_fstat(fi->open_key, &st);
 		if (!n && S_ISDIR(st.attr.mode))
 			n = -ENODEV;	/* no mmap for directories */
 	}
@@ -1349,18 +1326,6 @@ long shim_client_stat(struct shim_route *rt, int flags,
 	return r;
 }
 
-static long emu_fstat_out(uint64_t key, struct fdp_stat_out *o)
-{
-	size_t n = 0;
-	long r;
-
-	r = shim_op_file(FDP_OP_FSTAT, key, 0, 0, 0, 0, NULL, 0, o,
-			 sizeof(*o), &n);
-	if (r == 0 && n < sizeof(*o))
-		r = -EIO;
-	return r;
-}
-
 static long emu_stat(struct shim_route *rt, int flags, struct stat *st)
 {
 	struct fdp_stat_out o;
@@ -1374,7 +1339,7 @@ static long emu_stat(struct shim_route *rt, int flags, struct stat *st)
 static long emu_fstat(uint64_t key, struct stat *st)
 {
 	struct fdp_stat_out o;
-	long r = emu_fstat_out(key, &o);
+	long r = shim_op_fstat(key, &o);
 
 	if (r == 0)
 		shim_fill_stat(st, &o);
@@ -1465,7 +1430,7 @@ static long emu_statx(struct shim_route *rt, const struct shim_fdinfo *fi,
 	long r;
 
 	r = rt ? shim_client_stat(rt, flags, &o) :
-		 emu_fstat_out(fi->open_key, &o);
+		 shim_op_fstat(fi->open_key, &o);
 	if (r == 0)
 		fill_statx(x, &o);
 	return r;

@@ -183,7 +183,6 @@ SHIM_EXPORT DIR *fdopendir(int fd)
 {
 	struct shim_fdinfo fi = { 0 };
 	struct fdp_stat_out o;
-	size_t n = 0;
 	int e = errno;
 	long r;
 	DIR *d;
@@ -192,10 +191,7 @@ SHIM_EXPORT DIR *fdopendir(int fd)
 		return REAL(fdopendir)(fd);
 	/* glibc's order: fstat, S_ISDIR, then the access mode; an O_PATH
 	 * fd makes a stream whose reads fail with EBADF */
-	r = shim_op_file(FDP_OP_FSTAT, fi.open_key, 0, 0, 0, 0, NULL, 0, &o,
-			 sizeof(o), &n);
-	if (r == 0 && n < sizeof(o))
-		r = -EIO;
+	r = shim_op_fstat(fi.open_key, &o);
 	if (r == 0 && !S_ISDIR(o.attr.mode))
 		r = -ENOTDIR;
 	if (r == 0 && (fi.flags & O_ACCMODE) == O_WRONLY)

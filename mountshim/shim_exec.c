@@ -927,10 +927,11 @@ static bool actions_layout_ok(void)
 	ok = 0;
 	if (posix_spawn_file_actions_init(&fa))
 		return false;
-	if (!posix_spawn_file_actions_addclose(&fa, 1234) &&
+	/* fds below any RLIMIT_NOFILE: glibc refuses numbers past it */
+	if (!posix_spawn_file_actions_addclose(&fa, 7) &&
 	    !posix_spawn_file_actions_adddup2(&fa, 5, 6) && g->used == 2 &&
 	    g->actions[0].tag == SA_CLOSE &&
-	    g->actions[0].action.close_action.fd == 1234 &&
+	    g->actions[0].action.close_action.fd == 7 &&
 	    g->actions[1].tag == SA_DUP2 &&
 	    g->actions[1].action.dup2_action.fd == 5 &&
 	    g->actions[1].action.dup2_action.newfd == 6)
@@ -1032,8 +1033,10 @@ int shim_spawn_actions(const posix_spawn_file_actions_t *fa)
 	int i, fl;
 	long r;
 
-	if (!fa || !actions_layout_ok())
+	if (!fa)
 		return 0;
+	if (!actions_layout_ok())
+		return -ENOSYS;	/* a glibc we cannot read: never ignore them */
 	if (g->used < 0 || g->used > g->allocated)
 		return -EINVAL;
 	for (i = 0; i < g->used; i++) {

@@ -513,6 +513,18 @@ long shim_op_file(uint32_t op, uint64_t open_key, int64_t offset,
 	return 0;
 }
 
+long shim_op_fstat(uint64_t open_key, struct fdp_stat_out *o)
+{
+	size_t n = 0;
+	long r;
+
+	r = shim_op_file(FDP_OP_FSTAT, open_key, 0, 0, 0, 0, NULL, 0, o,
+			 sizeof(*o), &n);
+	if (r == 0 && n < sizeof(*o))
+		r = -EIO;
+	return r;
+}
+
 int shim_op_fpath(uint64_t open_key, char *buf)
 {
 	size_t n = 0;

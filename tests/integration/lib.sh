@@ -407,6 +407,20 @@ in_dir() {
 	T_CWD=$1
 }
 
+# The caller's `scenario` function in the root of a memfs_ll mount
+# ($W/mnt-memfs), then a clean unmount.
+run_memfs_scenario() {
+	say "=== memfs_ll"
+	mkdir "$W/mnt-memfs" || fail "mkdir"
+	start_daemon "$IT_MODE" "$W/mnt-memfs" "$EX/memfs_ll" -f "$W/mnt-memfs"
+	in_dir "$W/mnt-memfs"
+	scenario
+	in_dir "$W"
+	stop_daemon "$W/mnt-memfs"
+	check "clean unmount of memfs_ll" test $? = 0
+	say "unmounted, daemon exit status $STOP_STATUS"
+}
+
 # q 'SHELL COMMAND': its output, for a check; nothing in the transcript.
 q() {
 	local f=$IT_RUN/q.$BASHPID.$RANDOM

@@ -85,19 +85,6 @@ for root, dirs, files in sorted(os.walk(\".\")):
 	expect_ok 'find . | sort'
 }
 
-# memfs_ll: the scenario in its root.
-run_memfs() {
-	say "=== memfs_ll"
-	mkdir "$W/mnt-memfs" || fail "mkdir"
-	start_daemon "$IT_MODE" "$W/mnt-memfs" "$EX/memfs_ll" -f "$W/mnt-memfs"
-	in_dir "$W/mnt-memfs"
-	scenario
-	in_dir "$W"
-	stop_daemon "$W/mnt-memfs"
-	check "clean unmount of memfs_ll" test $? = 0
-	say "unmounted, daemon exit status $STOP_STATUS"
-}
-
 # passthrough_ll of $W/src: the scenario, then both sides compared.
 run_passthrough() {
 	say "=== passthrough_ll"
@@ -125,7 +112,7 @@ run_passthrough() {
 
 for fs in "$@"; do
 	case $fs in
-	memfs_ll) run_memfs ;;
+	memfs_ll) run_memfs_scenario ;;
 	passthrough_ll) run_passthrough ;;
 	esac
 done

@@ -305,19 +305,6 @@ scenario() {
 	expect_ok 'rm -rf repo clone py cc mk gen db1 db2 db2-journal db3 && ls -A'
 }
 
-# memfs_ll: the scenario in its root.
-run_memfs() {
-	say "=== memfs_ll"
-	mkdir "$W/mnt-memfs" || fail "mkdir"
-	start_daemon "$IT_MODE" "$W/mnt-memfs" "$EX/memfs_ll" -f "$W/mnt-memfs"
-	in_dir "$W/mnt-memfs"
-	scenario
-	in_dir "$W"
-	stop_daemon "$W/mnt-memfs"
-	check "clean unmount of memfs_ll" test $? = 0
-	say "unmounted, daemon exit status $STOP_STATUS"
-}
-
 # passthrough_ll of $W/src: the scenario, then a repository and a
 # database left for the source to show.
 run_passthrough() {
@@ -343,7 +330,7 @@ run_passthrough() {
 
 for fs in "$@"; do
 	case $fs in
-	memfs_ll) run_memfs ;;
+	memfs_ll) run_memfs_scenario ;;
 	passthrough_ll) run_passthrough ;;
 	esac
 done

@@ -176,19 +176,6 @@ scenario() {
 	expect_ok 'rm -rf t1 t2 x y r t1.tar sparse new-by-touch && ls -A'
 }
 
-# memfs_ll: the scenario in its root.
-run_memfs() {
-	say "=== memfs_ll"
-	mkdir "$W/mnt-memfs" || fail "mkdir"
-	start_daemon "$IT_MODE" "$W/mnt-memfs" "$EX/memfs_ll" -f "$W/mnt-memfs"
-	in_dir "$W/mnt-memfs"
-	scenario
-	in_dir "$W"
-	stop_daemon "$W/mnt-memfs"
-	check "clean unmount of memfs_ll" test $? = 0
-	say "unmounted, daemon exit status $STOP_STATUS"
-}
-
 # passthrough_ll of $W/src: the scenario, then a copy left for the source.
 run_passthrough() {
 	say "=== passthrough_ll"
@@ -211,7 +198,7 @@ run_passthrough() {
 
 for fs in "$@"; do
 	case $fs in
-	memfs_ll) run_memfs ;;
+	memfs_ll) run_memfs_scenario ;;
 	passthrough_ll) run_passthrough ;;
 	esac
 done
