@@ -192,6 +192,7 @@ struct vmount {
 	     no_fsyncdir, no_xattr, no_access, no_lseek, no_readdirplus,
 	     no_fallocate, no_copy_file_range, no_tmpfile;
 	bool finished;
+	bool posix_lk_sent;		/* a POSIX lock went to the daemon */
 	unsigned int nfiles;		/* open files */
 	unsigned int nreleasing;	/* closed, RELEASE not answered */
 	uint64_t dev_no;		/* st_dev for clients */
@@ -220,6 +221,8 @@ struct vfile {
 	char *path;
 	struct vfile *hnext;
 	struct emu_cred cred;		/* opener, for RELEASE */
+	struct list_head rel_entry;	/* lock.c: RELEASE in flight */
+	uint64_t rel_seq;		/* lock.c: 0, or its place in line */
 	uint64_t lock_owner;
 };
 

@@ -1021,19 +1021,17 @@ static int do_lseek(const struct emu_cred *cred, struct vfile *f,
 	return 0;
 }
 
-int vfs_file_op(const struct emu_cred *cred, uint32_t op,
-		const struct fdp_file_in *in, const void *data,
-		size_t datalen, void *out, size_t *outlen)
+static int file_op(const struct emu_cred *cred, uint32_t op,
+		   struct vfile *f, const struct fdp_file_in *in,
+		   const void *data, size_t datalen, void *out,
+		   size_t *outlen)
 {
-	struct vfile *f = vfile_find(in->open_key);
 	size_t cap = *outlen;
 	ssize_t n;
 	uint64_t res = 0;
 	int r;
 
 	*outlen = 0;
-	if (!f)
-		return -EBADF;
 	/* An O_PATH file names its inode and nothing more. */
 	if ((f->flags & O_PATH) && op != FDP_OP_FSTAT &&
 	    op != FDP_OP_FSTATFS && op != FDP_OP_FPATH)
@@ -1136,8 +1134,10 @@ int vfs_file_op(const struct emu_cred *cred, uint32_t op,
 		out_f = vfile_find(ci.out_key);
 		if (!out_f)
 			return -EBADF;
+		vfile_get(out_f);
 		n = vfile_copy_range(cred, f, in->offset, out_f, ci.out_offset,
 				     in->size, in->flags);
+		vfile_put(out_f);
 		if (n < 0)
 			return n;
 		((struct fdp_size_out *)out)->size = n;
@@ -1146,4 +1146,25 @@ int vfs_file_op(const struct emu_cred *cred, uint32_t op,
 	}
 	}
 	return -EINVAL;
+}
+
+/*
+ * The port's calls by open file.  The file is held for the call (fget):
+ * its last close may come while the call sleeps on the daemon.
+ */
+int vfs_file_op(const struct emu_cred *cred, uint32_t op,
+		const struct fdp_file_in *in, const void *data,
+		size_t datalen, void *out, size_t *outlen)
+{
+	struct vfile *f = vfile_find(in->open_key);
+	int r;
+
+	if (!f) {
+		*outlen = 0;
+		return -EBADF;
+	}
+	vfile_get(f);
+	r = file_op(cred, op, f, in, data, datalen, out, outlen);
+	vfile_put(f);
+	return r;
 }

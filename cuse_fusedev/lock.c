@@ -101,7 +101,8 @@ struct lk_inode {
 	struct vinode *inode;
 	struct list_head locks;
 	struct list_head waiters;
-	unsigned int releasing;		/* RELEASEs not answered yet */
+	struct list_head releasing;	/* files whose RELEASE is unanswered */
+	uint64_t rel_seq;		/* RELEASEs counted so far */
 };
 
 static struct lk_inode *lk_hash[LK_HASH];
@@ -189,6 +190,7 @@ static struct lk_inode *lk_inode_get(struct vinode *in)
 	li->inode = in;
 	list_init(&li->locks);
 	list_init(&li->waiters);
+	list_init(&li->releasing);
 	li->hnext = *slot;
 	*slot = li;
 	return li;
@@ -202,7 +204,7 @@ static void lk_inode_maybe_free(struct lk_inode *li)
 	struct lk_inode **pp;
 
 	if (!li || !list_empty(&li->locks) || !list_empty(&li->waiters) ||
-	    li->releasing)
+	    !list_empty(&li->releasing))
 		return;
 	for (pp = lk_slot(li->inode); *pp; pp = &(*pp)->hnext) {
 		if (*pp == li) {
@@ -476,15 +478,36 @@ static int lk_range(const struct emu_cred *cred, struct vfile *f,
  * RELEASE), then the request waits until every RELEASE of a file of the
  * inode is answered.  0, or -EINTR.
  */
+/* Is a RELEASE counted at or before @seq still unanswered? */
+static bool lk_released_before(struct lk_inode *li, uint64_t seq)
+{
+	struct list_head *pos;
+
+	lk_for_each(pos, &li->releasing)
+		if (list_entry(pos, struct vfile, rel_entry)->rel_seq <= seq)
+			return true;
+	return false;
+}
+
+/*
+ * Before a lock request goes to the daemon: the RELEASEs queued by now
+ * (those of close() calls that returned) answered first, later ones not
+ * waited for, so a stream of opens and closes cannot hold it off.
+ */
 static int lk_forward_ready(const struct lk_req *rq)
 {
 	struct lk_inode *li;
+	uint64_t seq;
 	int r = 0;
 
 	transport_sync();
+	li = lk_inode_find(rq->f->inode);
+	if (!li)
+		return 0;
+	seq = li->rel_seq;
 	for (;;) {
 		li = lk_inode_find(rq->f->inode);
-		if (!li || !li->releasing)
+		if (!li || !lk_released_before(li, seq))
 			break;
 		r = lk_wait(li, rq->kind, rq->owner, NULL);
 		if (r < 0)
@@ -501,6 +524,8 @@ static int lk_forward(const struct emu_cred *cred, const struct lk_req *rq,
 	struct fdk_req req;
 	int r;
 
+	if (rq->kind == LK_POSIX)
+		rq->f->m->posix_lk_sent = true;
 	if (rq->type != F_UNLCK) {
 		r = lk_forward_ready(rq);
 		if (r < 0)
@@ -734,8 +759,8 @@ int lock_port_op(const struct emu_cred *cred, uint32_t op, const void *in,
 		return -EINVAL;
 	memcpy(&a, in, sizeof(a));
 	f = vfile_find(a.open_key);
-	if (!f)
-		return -EBADF;
+	if (!f || (f->flags & O_PATH))
+		return -EBADF;	/* fcntl and flock refuse O_PATH fds */
 	rq.f = f;
 	rq.kind = a.kind & FDP_LK_KIND;
 	rq.wait = a.kind & FDP_LK_WAIT;
@@ -829,8 +854,12 @@ void lock_flush(struct vfile *f, pid_t pid)
 
 uint64_t lock_flush_owner(struct vfile *f, pid_t pid)
 {
-	/* Only a daemon that takes locks needs the exact owner. */
-	return posix_owner_id(fwd_posix(f) ? tgid_of(pid) : pid);
+	/*
+	 * Only a daemon that was sent POSIX locks needs the exact owner
+	 * (the process, from /proc): until then a close costs no file read.
+	 */
+	return posix_owner_id(fwd_posix(f) && f->m->posix_lk_sent ?
+			      tgid_of(pid) : pid);
 }
 
 /* The daemon takes (some of) @f's locks: fs/fuse/file.c's lock
@@ -859,20 +888,23 @@ void lock_file_gone(struct vfile *f)
 	if (!lk_fwd_any(f))
 		return;
 	li = lk_inode_get(f->inode);
-	if (li)
-		li->releasing++;	/* else unordered, as before */
+	if (li) {		/* else unordered */
+		f->rel_seq = ++li->rel_seq;
+		list_add_tail(&f->rel_entry, &li->releasing);
+	}
 }
 
 void lock_file_released(struct vfile *f)
 {
 	struct lk_inode *li;
 
-	if (!lk_fwd_any(f))
+	if (!f->rel_seq)
 		return;
+	f->rel_seq = 0;
+	list_del_init(&f->rel_entry);
 	li = lk_inode_find(f->inode);
-	if (!li || !li->releasing)
+	if (!li)
 		return;
-	li->releasing--;
 	lk_wake_all(li);
 	lk_inode_maybe_free(li);
 }

@@ -386,6 +386,8 @@ int shim_op_fpath(uint64_t open_key, char *buf);
 
 /* ---- client helpers other files use (shim_client.c) ----------------------*/
 
+/* lseek of the open file @key: the new position or -errno. */
+long shim_client_lseek(uint64_t key, int64_t off, int whence);
 /* Open rt->abs on the emulator and bind a device fd to it: the fd. */
 long shim_client_open(struct shim_route *rt, int flags, mode_t mode);
 /*

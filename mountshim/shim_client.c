@@ -636,7 +636,7 @@ WRAP_PREAD_CHK(__pread64_chk, off64_t)
 WRAP_PWRITE(pwrite, off_t)
 WRAP_PWRITE(pwrite64, off64_t)
 
-static long emu_lseek(uint64_t key, int64_t off, int whence)
+long shim_client_lseek(uint64_t key, int64_t off, int whence)
 {
 	struct fdp_size_out o;
 	size_t n = 0;
@@ -653,7 +653,7 @@ static long emu_lseek(uint64_t key, int64_t off, int whence)
 SHIM_EXPORT off_t_ name(int fd, off_t_ off, int whence)			\
 {									\
 	SHIM_FDCALL(off_t_, fd, REAL(name)(fd, off, whence),		\
-		    emu_lseek(fi.open_key, off, whence));		\
+		    shim_client_lseek(fi.open_key, off, whence));		\
 }
 
 WRAP_LSEEK(lseek, off_t)
@@ -775,14 +775,17 @@ static ssize_t emu_rw_vec2(uint64_t key, const struct iovec *iov, int cnt,
 		return -EOPNOTSUPP;
 	if (wr && (flags & RWF_APPEND)) {
 		struct fdp_stat_out st;
-		long r = shim_op_fstat(key, &st);
+		long r;
 
-		if (r == 0 && off == -1)
-			r = emu_lseek(key, 0, SEEK_END);
+		if (off == -1) {
+			r = shim_client_lseek(key, 0, SEEK_END);
+		} else {
+			r = shim_op_fstat(key, &st);
+			if (r == 0)
+				off = st.attr.size;
+		}
 		if (r < 0)
 			return r;
-		if (off != -1)
-			off = st.attr.size;
 	}
 	n = emu_rw_vec(key, iov, cnt, off, wr);
 	if (wr && n > 0 && (flags & (RWF_DSYNC | RWF_SYNC)))
@@ -960,11 +963,11 @@ static int emu_posix_fallocate(const struct shim_fdinfo *fi, int64_t off,
 	struct fdp_stat_out st;
 	long r;
 
-	if (off < 0 || len < 0)
+	if (off < 0 || len <= 0)
 		return EINVAL;
 	if (off > INT64_MAX - len)
 		return EFBIG;
-	r = len ? emu_fallocate(fi, 0, off, len) : 0;
+	r = emu_fallocate(fi, 0, off, len);
 	if (r != -EOPNOTSUPP)
 		return -r;
 	if (fi->flags & O_APPEND)
@@ -1383,7 +1386,7 @@ SHIM_EXPORT int name(int ver, int fd, st_t *st)				\
 #define WRAP_FSTATAT(name, st_t)					\
 SHIM_EXPORT int name(int dirfd, const char *path, st_t *st, int flags)	\
 {									\
-	SHIM_BADFLAGS(flags & ~AT_STAT_FLAGS);				\
+	SHIM_BADFLAGS(flags & ~(AT_STAT_FLAGS | AT_STATX_SYNC_TYPE));	\
 	if (empty_path(path, flags))					\
 		SHIM_FDCALL(int, dirfd,					\
 			    REAL(name)(dirfd, path, st, flags),		\

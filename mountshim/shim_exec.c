@@ -1196,6 +1196,8 @@ int shim_spawn(pid_t *pid, const char *file,
 	sigset_t all;
 	pid_t c;
 
+	if (fa)
+		actions_layout_ok();	/* its probe allocates: not in the child */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &a.oldmask);
 	a.err = 0;

@@ -21,9 +21,11 @@
 #define IO_IN_BACKUP		0x0100
 #define IO_IS_APPENDING		0x1000
 
+/* The stream's fd (the public _fileno: fileno() would set errno for
+ * memory and cookie streams) is an emulated one. */
 static bool stream_emulated(FILE *fp, struct shim_fdinfo *fi)
 {
-	int fd = fp ? fileno(fp) : -1;
+	int fd = fp ? fp->_fileno : -1;
 
 	return fd >= 0 && shim_fd_lookup(fd, fi);
 }
@@ -31,17 +33,11 @@ static bool stream_emulated(FILE *fp, struct shim_fdinfo *fi)
 static long emu_seek(const struct shim_fdinfo *fi, int64_t off, int whence,
 		     int64_t *pos)
 {
-	struct fdp_size_out o;
-	size_t n = 0;
-	long r;
+	long r = shim_client_lseek(fi->open_key, off, whence);
 
-	r = shim_op_file(FDP_OP_LSEEK, fi->open_key, off, 0, 0, whence, NULL,
-			 0, &o, sizeof(o), &n);
-	if (r == 0 && n < sizeof(o))
-		r = -EIO;
-	if (r == 0)
-		*pos = o.size;
-	return r;
+	if (r >= 0)
+		*pos = r;
+	return r < 0 ? r : 0;
 }
 
 /* do_ftell: the file's position, less unread input, plus unwritten output. */

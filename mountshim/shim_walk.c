@@ -101,8 +101,8 @@ static int walk_dir(struct walk *w, size_t len, const struct stat64 *st,
 {
 	const char *name = (w->flags & FTW_CHDIR) ? w->path + base : w->path;
 	struct dirent64 *d;
+	int r = 0, e, back = -1;
 	DIR *dir;
-	int r = 0, e;
 
 	dir = opendir(name);
 	if (!dir) {
@@ -124,8 +124,14 @@ static int walk_dir(struct walk *w, size_t len, const struct stat64 *st,
 			return r;
 		}
 	}
-	if ((w->flags & FTW_CHDIR) && chdir(name) < 0) {
+	/* back to where we were by fd, as glibc: ".." may be elsewhere
+	 * when a symlink led here */
+	if ((w->flags & FTW_CHDIR) &&
+	    ((back = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	     chdir(name) < 0)) {
 		e = errno;
+		if (back >= 0)
+			close(back);
 		closedir(dir);
 		errno = e;
 		return -1;
@@ -153,6 +159,11 @@ static int walk_dir(struct walk *w, size_t len, const struct stat64 *st,
 	}
 	e = errno;
 	closedir(dir);
+	if (back >= 0) {
+		if (fchdir(back) < 0 && !r && !e)
+			e = errno;
+		close(back);
+	}
 	if ((w->flags & FTW_ACTIONRETVAL) && r == FTW_SKIP_SIBLINGS)
 		r = 0;
 	if (r)
@@ -161,8 +172,6 @@ static int walk_dir(struct walk *w, size_t len, const struct stat64 *st,
 		errno = e;
 		return -1;
 	}
-	if ((w->flags & FTW_CHDIR) && chdir("..") < 0)
-		return -1;
 	if (w->flags & FTW_DEPTH) {
 		r = call(w, st, FTW_DP, base, level);
 		if ((w->flags & FTW_ACTIONRETVAL) && r != FTW_STOP)
