@@ -531,6 +531,7 @@ static int do_open(const struct emu_cred *cred, const char *path, int flags,
 	if (!r) {
 		out->open_key = f->key;
 		out->open_flags = f->open_flags;
+		out->padding = 0;
 	}
 out:
 	if (!r) {

@@ -685,6 +685,22 @@ bool shim_fd_lookup(int fd, struct shim_fdinfo *fi)
 		shim_fd_drop(fd);
 		return false;
 	}
+	/*
+	 * A vfork child shares the parent's table but not its fds: the
+	 * number may name another open file there.  Ask the device.
+	 */
+	if (unlikely(shim_vfork_child())) {
+		struct fusedev_whoami who;
+
+		if (shim_whoami(fd, &who) < 0 ||
+		    who.kind != FUSEDEV_KIND_CLIENT)
+			return false;
+		fi->open_key = who.open_key;
+		fi->flags = who.flags;
+		if (fi->path && shim_op_fpath(who.open_key, fi->path) < 0)
+			fi->path[0] = '\0';
+		return true;
+	}
 	return fd_get(fd, fi);
 }
 
