@@ -407,6 +407,22 @@ in_dir() {
 	T_CWD=$1
 }
 
+# it_daemons [memfs_ll] [passthrough_ll]: the example daemons a scenario
+# runs on (default: both) into IT_DAEMONS; each must be built.
+it_daemons() {
+	local fs
+
+	IT_DAEMONS=("$@")
+	[ $# -gt 0 ] || IT_DAEMONS=(memfs_ll passthrough_ll)
+	for fs in "${IT_DAEMONS[@]}"; do
+		case $fs in
+		memfs_ll | passthrough_ll) ;;
+		*) fail "unknown daemon $fs" ;;
+		esac
+		[ -x "$EX/$fs" ] || fail "$EX/$fs is not built"
+	done
+}
+
 # The caller's `scenario` function in the root of a memfs_ll mount
 # ($W/mnt-memfs), then a clean unmount.
 run_memfs_scenario() {

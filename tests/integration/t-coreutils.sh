@@ -10,14 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 it_init
 
-[ $# -gt 0 ] || set -- memfs_ll passthrough_ll
-for fs in "$@"; do
-	case $fs in
-	memfs_ll | passthrough_ll) ;;
-	*) fail "unknown daemon $fs" ;;
-	esac
-	[ -x "$EX/$fs" ] || fail "$EX/$fs is not built"
-done
+it_daemons "$@"
 
 # Inputs outside every mount: 5 MiB of seeded random data, a small tree.
 "$PY" -c 'import random, sys
@@ -110,7 +103,7 @@ run_passthrough() {
 	expect_ok 'find src | sort'
 }
 
-for fs in "$@"; do
+for fs in "${IT_DAEMONS[@]}"; do
 	case $fs in
 	memfs_ll) run_memfs_scenario ;;
 	passthrough_ll) run_passthrough ;;

@@ -14,14 +14,7 @@
 . "$(dirname "$0")/lib.sh"
 it_init
 
-[ $# -gt 0 ] || set -- memfs_ll passthrough_ll
-for fs in "$@"; do
-	case $fs in
-	memfs_ll | passthrough_ll) ;;
-	*) fail "unknown daemon $fs" ;;
-	esac
-	[ -x "$EX/$fs" ] || fail "$EX/$fs is not built"
-done
+it_daemons "$@"
 for p in git sqlite3 gcc make readelf; do
 	command -v $p >/dev/null || skip "$p is not installed"
 done
@@ -328,7 +321,7 @@ run_passthrough() {
 	say "unmounted, daemon exit status $STOP_STATUS"
 }
 
-for fs in "$@"; do
+for fs in "${IT_DAEMONS[@]}"; do
 	case $fs in
 	memfs_ll) run_memfs_scenario ;;
 	passthrough_ll) run_passthrough ;;
