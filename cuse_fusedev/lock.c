@@ -547,6 +547,17 @@ static int lk_forward(const struct emu_cred *cred, const struct lk_req *rq,
 	return vfs_request(rq->f->m, cred, &req);
 }
 
+/*
+ * A conflict is only reported after the RELEASEs already queued on the
+ * transport (those of close() calls that returned) are handled: that
+ * may free the entry, so it is looked up again.
+ */
+static struct lk_inode *lk_resync(const struct lk_req *rq)
+{
+	transport_sync();
+	return lk_inode_get(rq->f->inode);
+}
+
 static int lk_getlk(const struct emu_cred *cred, struct lk_req *rq,
 		    struct fdp_lock_out *out)
 {
@@ -652,8 +663,7 @@ static int lk_setlk(const struct emu_cred *cred, struct lk_req *rq)
 		}
 		if (!synced) {
 			synced = true;
-			transport_sync();
-			li = lk_inode_get(rq->f->inode);
+			li = lk_resync(rq);
 			if (!li)
 				return -ENOLCK;
 			continue;
@@ -728,8 +738,7 @@ static int lk_flock(const struct emu_cred *cred, struct lk_req *rq)
 		}
 		if (!synced) {
 			synced = true;
-			transport_sync();
-			li = lk_inode_get(rq->f->inode);
+			li = lk_resync(rq);
 			if (!li)
 				return -ENOLCK;
 			continue;
