@@ -134,14 +134,14 @@ struct fusedev_whoami {
  * the request's id.  A message is at most FDP_MSG_MAX bytes; data ops move
  * at most FDP_IO_MAX bytes each and the shim loops.
  *
- * Paths are absolute (the shim joins cwd or the dirfd's path) and are
- * walked component by component by the emulator, "." and ".." and symlinks
- * included.  When the walk leaves every emulated mount (".." above a
+ * Paths are absolute, or relative to an open file (fdp_path_in.base: a
+ * dirfd or the emulated cwd), and are walked component by component by
+ * the emulator, "." and ".." and symlinks included, as Linux walks them.  When the walk leaves every emulated mount (".." above a
  * mount's root, or a symlink to a path outside), the reply's error is
  * FDP_EXTERNAL and its payload the NUL-terminated absolute path at which
  * the shim must redo the call on the real file system.
  */
-#define FDP_PROTO_VERSION	1
+#define FDP_PROTO_VERSION	2
 #define FDP_MSG_MAX		(256 * 1024)
 #define FDP_IO_MAX		(128 * 1024)
 #define FDP_EXTERNAL		1
@@ -187,6 +187,8 @@ enum fdp_op {
 				 * fdp_size_out when arg is 0 */
 	FDP_OP_LISTXATTR,	/* arg = size; out: names, or fdp_size_out */
 	FDP_OP_REMOVEXATTR,	/* path2 = name */
+	FDP_OP_REALPATH,	/* out: the absolute path that names what
+				 * the path resolves to, NUL-terminated */
 
 	/* client side, by open file: in: fdp_file_in [+ data] */
 	FDP_OP_FSTAT,		/* out: fdp_stat_out */
@@ -202,7 +204,11 @@ enum fdp_op {
 	FDP_OP_FCHOWN,		/* offset = uid << 32 | gid */
 	FDP_OP_FUTIMENS,	/* data: struct timespec[2] */
 	FDP_OP_FSTATFS,		/* out: struct fuse_kstatfs */
-	FDP_OP_FPATH,		/* out: absolute path the file was opened by */
+	FDP_OP_FPATH,		/* out: the absolute path that names the
+				 * file now, else the one it was opened by;
+				 * flags FDP_FPATH_NOW: now or the error
+				 * (ENOENT, ENAMETOOLONG); FDP_FPATH_MOUNT:
+				 * its mount's mountpoint */
 	FDP_OP_SETFL,		/* flags: new O_APPEND|O_NONBLOCK */
 	FDP_OP_FALLOCATE,	/* offset, size = length, flags = mode */
 	FDP_OP_COPY_RANGE,	/* this file is the source: offset (-1:
@@ -235,12 +241,22 @@ struct fdp_mount_in {
 	uint32_t data_len;
 };
 
+/*
+ * A relative path starts at the open file @base names (a dirfd's, or the
+ * emulated cwd's), as Linux starts a walk at a dentry: no text is joined,
+ * so a relative path may be as long as a path, whatever the directory's
+ * own path is.  @base 0: the path is absolute.  @base2 likewise for path2
+ * when it is a path (RENAME, LINK).  An empty relative path names @base
+ * itself (AT_EMPTY_PATH).
+ */
 struct fdp_path_in {
 	uint32_t flags;
 	uint32_t mode;
 	uint64_t arg;
 	uint32_t path_len;		/* strlen(path) (NUL follows) */
 	uint32_t path2_len;		/* 0 or strlen(path2) (NUL follows) */
+	uint64_t base;			/* open key, or 0 */
+	uint64_t base2;
 };
 
 struct fdp_file_in {
@@ -250,6 +266,9 @@ struct fdp_file_in {
 	uint32_t flags;
 	uint32_t whence;
 };
+
+#define FDP_FPATH_NOW		1	/* FDP_OP_FPATH: getcwd's rule */
+#define FDP_FPATH_MOUNT		2
 
 struct fdp_copy_in {
 	uint64_t out_key;		/* destination open file */
@@ -310,7 +329,7 @@ struct fdp_lock_out {			/* F_GETLK's answer */
 _Static_assert(sizeof(struct fdp_lock_in) == 40, "fdp_lock_in layout");
 _Static_assert(sizeof(struct fdp_lock_out) == 24, "fdp_lock_out layout");
 _Static_assert(sizeof(struct fdp_hdr) == 24, "fdp_hdr layout");
-_Static_assert(sizeof(struct fdp_path_in) == 24, "fdp_path_in layout");
+_Static_assert(sizeof(struct fdp_path_in) == 40, "fdp_path_in layout");
 _Static_assert(sizeof(struct fdp_file_in) == 32, "fdp_file_in layout");
 
 #endif /* FUSEDEV_PORT_H */

@@ -154,11 +154,15 @@ struct vinode {
 	uint64_t generation;
 	uint64_t nlookup;		/* lookups the daemon counted */
 	struct fuse_attr attr;
-	uint64_t attr_expire;		/* loop_now_ns() deadline */
-	unsigned int refs;		/* dentries, files, walkers */
+	uint64_t attr_expire;		/* loop_now_ns() deadline (i_time) */
+	uint32_t inval_mask;		/* STATX_* known stale (inval_mask) */
+	unsigned int refs;		/* dentries, files, walkers, children */
 	struct vmount *m;
 	struct vinode *hnext;
 	struct vdentry *alias;		/* a dentry naming it, or NULL */
+	/* The directory of its last name (d_parent): kept, with a
+	 * reference, after that name is dropped; NULL for the root. */
+	struct vinode *parent;
 	bool forgotten;
 };
 
@@ -190,7 +194,8 @@ struct vmount {
 	/* What the daemon answered ENOSYS to (fc->no_* in Linux). */
 	bool no_open, no_opendir, no_create, no_flush, no_fsync,
 	     no_fsyncdir, no_xattr, no_access, no_lseek, no_readdirplus,
-	     no_fallocate, no_copy_file_range, no_tmpfile;
+	     no_fallocate, no_copy_file_range, no_tmpfile,
+	     no_rename2;
 	bool finished;
 	bool posix_lk_sent;		/* a POSIX lock went to the daemon */
 	unsigned int nfiles;		/* open files */
@@ -212,6 +217,7 @@ struct vfile {
 	uint32_t open_flags;		/* FOPEN_* */
 	int flags;			/* O_* */
 	bool isdir;
+	bool no_release;		/* opened without OPEN (no_open) */
 	bool bound;			/* a device open carries it */
 	unsigned int refs;		/* bound devs + pending bind */
 	uint64_t pos;

@@ -140,8 +140,7 @@ void vfile_put(struct vfile *f)
 		return;
 	}
 	r->f = f;
-	if ((f->m->no_open && !f->isdir) || (f->m->no_opendir && f->isdir) ||
-	    (f->flags & O_PATH)) {
+	if (f->no_release || (f->flags & O_PATH)) {
 		loop_defer(release_done, r);
 		return;
 	}
@@ -233,6 +232,7 @@ int vfile_open(const struct emu_cred *cred, struct vinode *in, int flags,
 	bool writing = (flags & O_ACCMODE) != O_RDONLY || trunc;
 	struct fuse_open_in arg = { 0 };
 	struct fuse_open_out oo = { 0 };
+	bool no_release = false;
 	struct fdk_req req;
 	int r;
 
@@ -255,19 +255,26 @@ int vfile_open(const struct emu_cred *cred, struct vinode *in, int flags,
 	arg.flags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY);
 	if (!(m->fc.flags & FUSE_ATOMIC_O_TRUNC))
 		arg.flags &= ~O_TRUNC;
-	if ((isdir && m->no_opendir) || (!isdir && m->no_open))
+	if ((isdir && m->no_opendir) || (!isdir && m->no_open)) {
+		/* fuse_file_open without OPEN: no RELEASE either */
+		oo.open_flags = FOPEN_KEEP_CACHE | (isdir ? FOPEN_CACHE_DIR : 0);
+		no_release = true;
 		goto done;
+	}
 	vfs_req_init(&req, isdir ? FUSE_OPENDIR : FUSE_OPEN, in->nodeid);
 	vfs_in(&req, &arg, sizeof(arg));
 	vfs_out(&req, &oo, sizeof(oo));
 	r = vfs_request(m, cred, &req);
-	if (r == -ENOSYS && (m->fc.flags & (isdir ? FUSE_NO_OPENDIR_SUPPORT :
-					     FUSE_NO_OPEN_SUPPORT))) {
+	if (r == -ENOSYS) {
+		/* fuse_file_open: the daemon needs no open, whatever its
+		 * INIT flags said */
 		if (isdir)
 			m->no_opendir = true;
 		else
 			m->no_open = true;
 		memset(&oo, 0, sizeof(oo));
+		oo.open_flags = FOPEN_KEEP_CACHE | (isdir ? FOPEN_CACHE_DIR : 0);
+		no_release = isdir;	/* a file's RELEASE still goes */
 		r = 0;
 	}
 	if (r < 0)
@@ -276,6 +283,7 @@ done:
 	r = vfile_new(in, flags, path, owner, &oo, cred, out);
 	if (r < 0)
 		return r;
+	(*out)->no_release = no_release;
 	if (trunc && !(m->fc.flags & FUSE_ATOMIC_O_TRUNC)) {
 		struct fuse_setattr_in sa = { 0 };
 
@@ -289,8 +297,9 @@ done:
 			return r;
 		}
 	} else if (trunc) {
+		/* fuse_finish_open with atomic_o_trunc */
 		in->attr.size = 0;
-		in->attr_expire = 0;
+		vfs_invalidate_attr(in, VFS_ATTR_MODSIZE);
 	}
 	return 0;
 }
@@ -449,7 +458,7 @@ ssize_t vfile_read(const struct emu_cred *cred, struct vfile *f, void *buf,
 	if (!(f->open_flags & FOPEN_DIRECT_IO)) {
 		/* fuse_cache_read_iter: reads end at the file's size. */
 		if (pos + size > f->inode->attr.size) {
-			r = vfs_fresh_attr(cred, f->inode, f);
+			r = vfs_fresh_attr(cred, f->inode, f, VFS_ATTR_INTERNAL);
 			if (r < 0)
 				return r;
 		}
@@ -474,6 +483,7 @@ ssize_t vfile_read(const struct emu_cred *cred, struct vfile *f, void *buf,
 		vfs_out(&req, (char *)buf + done, n);
 		req.out_argvar = true;
 		r = vfs_request(m, cred, &req);
+		vfs_invalidate_atime(f->inode);
 		if (r < 0) {
 			if (done)
 				break;
@@ -541,7 +551,7 @@ ssize_t vfile_write(const struct emu_cred *cred, struct vfile *f,
 	/* fuse_write_update_attr */
 	if (pos > f->inode->attr.size)
 		f->inode->attr.size = pos;
-	f->inode->attr_expire = 0;
+	vfs_invalidate_attr(f->inode, VFS_ATTR_MODSIZE);
 	if (off < 0 || (f->flags & O_APPEND))
 		f->pos = pos;
 	return done;
@@ -553,7 +563,7 @@ int vfile_flush(const struct emu_cred *cred, struct vfile *f)
 	struct fdk_req req;
 	int r;
 
-	if (f->isdir || f->m->no_flush || f->m->no_open || (f->flags & O_PATH))
+	if (f->isdir || f->m->no_flush || (f->flags & O_PATH))
 		return 0;
 	arg.fh = f->fh;
 	arg.lock_owner = lock_flush_owner(f, cred->pid);
@@ -564,7 +574,6 @@ int vfile_flush(const struct emu_cred *cred, struct vfile *f)
 		f->m->no_flush = true;
 		r = 0;
 	}
-	f->inode->attr_expire = 0;
 	return r;
 }
 
@@ -641,7 +650,7 @@ static int vfile_fallocate(const struct emu_cred *cred, struct vfile *f,
 	if (!(mode & FALLOC_FL_KEEP_SIZE) &&
 	    (uint64_t)(off + len) > f->inode->attr.size)
 		f->inode->attr.size = off + len;
-	f->inode->attr_expire = 0;
+	vfs_invalidate_attr(f->inode, VFS_ATTR_MODSIZE);
 	return 0;
 }
 
@@ -708,7 +717,7 @@ static ssize_t vfile_copy_range(const struct emu_cred *cred,
 		return -EXDEV;
 	if (pin > INT64_MAX - len || pout > INT64_MAX - len)
 		return -EOVERFLOW;
-	r = vfs_fresh_attr(cred, fin->inode, fin);
+	r = vfs_fresh_attr(cred, fin->inode, fin, VFS_ATTR_INTERNAL);
 	if (r < 0)
 		return r;
 	if (pin >= fin->inode->attr.size)
@@ -746,7 +755,7 @@ static ssize_t vfile_copy_range(const struct emu_cred *cred,
 		if (n >= 0) {
 			if (pout + n > fout->inode->attr.size)
 				fout->inode->attr.size = pout + n;
-			fout->inode->attr_expire = 0;
+			vfs_invalidate_attr(fout->inode, VFS_ATTR_MODSIZE);
 		}
 	}
 	if (n == -EOPNOTSUPP || n == -EXDEV)
@@ -765,23 +774,51 @@ static bool dirent_name_ok(const char *name, uint32_t len)
 	return len && len <= FDK_NAME_MAX && !memchr(name, '/', len);
 }
 
-/* fuse_direntplus_link: count the lookup, cache the entry. */
+/*
+ * fuse_direntplus_link: count the lookup and cache the entry, refreshing
+ * a cached one of the same inode.  An entry that cannot be used is
+ * forgotten at once (parse_dirplusfile's fuse_force_forget).
+ */
 static void direntplus_link(struct vfile *f, struct fuse_direntplus *dp)
 {
+	const struct fuse_entry_out *e = &dp->entry_out;
 	const char *name = dp->dirent.name;
 	uint32_t len = dp->dirent.namelen;
+	struct vmount *m = f->m;
+	struct vdentry *d;
 	struct vinode *in;
+	int r;
 
-	if (!dp->entry_out.nodeid)
-		return;
+	if (!e->nodeid)
+		return;		/* no attributes for this one */
 	if ((len == 1 && name[0] == '.') ||
 	    (len == 2 && name[0] == '.' && name[1] == '.'))
 		return;
-	if (len > NAME_MAX || vfs_new_entry(f->inode, name, len,
-					    &dp->entry_out, &in) < 0)
+	r = -EIO;
+	if (e->nodeid == FUSE_ROOT_ID || len > NAME_MAX ||
+	    (dp->entry_out.attr.mode & S_IFMT) == 0)
+		goto forget;
+	d = dentry_find(m, f->inode, name, len);
+	in = d ? d->inode : NULL;
+	if (in && in->nodeid == e->nodeid && in->generation == e->generation &&
+	    !((in->attr.mode ^ e->attr.mode) & S_IFMT)) {
+		in->nlookup++;
+		vfs_attr_set(in, &e->attr, e->attr_valid, e->attr_valid_nsec);
+		d->expire = vfs_expiry(e->entry_valid, e->entry_valid_nsec);
 		return;
-	f->inode->attr_expire = 0;
+	}
+	r = vinode_iget(m, e, &in);
+	if (r < 0)
+		goto forget;
+	r = dentry_set(m, f->inode, name, len, in,
+		       vfs_expiry(e->entry_valid, e->entry_valid_nsec));
+	if (r < 0)
+		in->nlookup--;
 	vinode_put(in);
+	if (!r)
+		return;
+forget:
+	fdk_queue_forget(&m->fc, e->nodeid, 1);
 }
 
 static ssize_t vfile_getdents(const struct emu_cred *cred, struct vfile *f,
@@ -876,6 +913,7 @@ static ssize_t vfile_getdents(const struct emu_cred *cred, struct vfile *f,
 		f->dir_cookie = d->off;
 	}
 	free(buf);
+	vfs_invalidate_atime(f->inode);		/* fuse_readdir */
 	if (!len && got)
 		return -EINVAL;	/* the buffer holds no entry */
 	return len;
@@ -944,7 +982,7 @@ static int do_lseek(const struct emu_cred *cred, struct vfile *f,
 		case SEEK_END:
 		case SEEK_DATA:
 		case SEEK_HOLE:
-			r = vfs_fresh_attr(cred, f->inode, f);
+			r = vfs_fresh_attr(cred, f->inode, f, VFS_ATTR_INTERNAL);
 			if (r < 0)
 				return r;
 			base = f->inode->attr.size;
@@ -974,7 +1012,7 @@ static int do_lseek(const struct emu_cred *cred, struct vfile *f,
 		base = f->pos;
 		break;
 	case SEEK_END:
-		r = vfs_fresh_attr(cred, f->inode, f);
+		r = vfs_fresh_attr(cred, f->inode, f, VFS_ATTR_INTERNAL);
 		if (r < 0)
 			return r;
 		base = f->inode->attr.size;
@@ -1002,7 +1040,7 @@ static int do_lseek(const struct emu_cred *cred, struct vfile *f,
 			f->m->no_lseek = true;
 		}
 		/* generic_file_llseek: all data, one hole at the end. */
-		r = vfs_fresh_attr(cred, f->inode, f);
+		r = vfs_fresh_attr(cred, f->inode, f, VFS_ATTR_INTERNAL);
 		if (r < 0)
 			return r;
 		if (off < 0 || (uint64_t)off >= f->inode->attr.size)
@@ -1038,7 +1076,8 @@ static int file_op(const struct emu_cred *cred, uint32_t op,
 		return -EBADF;
 	switch (op) {
 	case FDP_OP_FSTAT:
-		r = vfs_fresh_attr(cred, f->inode, f);
+		/* fuse_getattr: stat by file passes no file */
+		r = vfs_fresh_attr(cred, f->inode, NULL, STATX_BASIC_STATS);
 		if (r < 0)
 			return r;
 		vfs_stat_out(f->inode, out);
@@ -1105,12 +1144,25 @@ static int file_op(const struct emu_cred *cred, uint32_t op,
 			*outlen = sizeof(struct fuse_kstatfs);
 		return r;
 	case FDP_OP_FPATH:
-		/* where the file is now; else where it was opened */
-		if (cap >= FUSEDEV_PATH_MAX &&
-		    vfs_inode_path(f->inode, out, FUSEDEV_PATH_MAX) == 0) {
+		if (in->flags & FDP_FPATH_MOUNT) {
+			n = f->m->pathlen + 1;
+			if ((size_t)n > cap)
+				return -ENAMETOOLONG;
+			memcpy(out, f->m->path, n);
+			*outlen = n;
+			return 0;
+		}
+		/* where the file is now (d_path); else where it was opened,
+		 * unless FDP_FPATH_NOW asks for the error */
+		r = cap >= FUSEDEV_PATH_MAX ?
+		    vfs_inode_path(f->inode, out, FUSEDEV_PATH_MAX) :
+		    -ENAMETOOLONG;
+		if (!r) {
 			*outlen = strlen(out) + 1;
 			return 0;
 		}
+		if (in->flags & FDP_FPATH_NOW)
+			return r;
 		n = strlen(f->path) + 1;
 		if ((size_t)n > cap)
 			return -ENAMETOOLONG;

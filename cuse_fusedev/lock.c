@@ -436,7 +436,6 @@ static int lk_range(const struct emu_cred *cred, struct vfile *f,
 		    const struct fdp_lock_in *in, struct lk_req *rq)
 {
 	int64_t base, start;
-	int r;
 
 	switch (in->whence) {
 	case SEEK_SET:
@@ -446,9 +445,7 @@ static int lk_range(const struct emu_cred *cred, struct vfile *f,
 		base = f->isdir ? (int64_t)f->dir_cookie : (int64_t)f->pos;
 		break;
 	case SEEK_END:
-		r = vfs_fresh_attr(cred, f->inode, f);
-		if (r < 0)
-			return r;
+		/* flock_to_posix_lock: the cached size, as it is */
 		base = f->inode->attr.size;
 		break;
 	default:

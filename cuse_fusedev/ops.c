@@ -46,7 +46,8 @@ int vfs_setattr_op(const struct emu_cred *cred, uint32_t op,
 	int r, i;
 
 	if (dp) {
-		r = vfs_fresh_attr(cred, in, f);
+		r = vfs_fresh_attr(cred, in, f,
+				   STATX_MODE | STATX_UID | STATX_GID);
 		if (r < 0)
 			return r;
 	}
@@ -207,29 +208,53 @@ static int new_entry(const struct emu_cred *cred, struct walk *w,
 	return vfs_new_entry(w->dir, w->last, w->lastlen, &e, NULL);
 }
 
-static int may_create(const struct emu_cred *cred, struct walk *w)
+/*
+ * filename_create: the last component must be a new name (EEXIST for
+ * ".", "..", the mount's root and an existing entry; ENOENT for "name/"
+ * where no directory is wanted), on a writable mount.
+ */
+static int filename_create(struct walk *w, bool want_dir)
 {
-	if (w->inode)
+	if (w->last_type != WALK_LAST_NORM || w->inode)
 		return -EEXIST;
+	if (w->trailing_slash && !want_dir)
+		return -ENOENT;
 	if (w->m->mountflags & MS_RDONLY)
 		return -EROFS;
-	return vfs_permission(cred, w->dir, 3);
+	return 0;
 }
 
-static int may_delete(const struct emu_cred *cred, struct walk *w, bool dir)
+/* filename_create, then may_create: the directory writable and
+ * searchable. */
+static int may_create(const struct emu_cred *cred, struct walk *w,
+		      bool want_dir)
 {
-	if (!w->inode)
+	int r = filename_create(w, want_dir);
+
+	return r ? r : vfs_permission(cred, w->dir, 3);
+}
+
+/* may_delete: the victim exists and is of the right kind; the directory
+ * writable and searchable. */
+static int may_delete(const struct emu_cred *cred, struct walk *w,
+		      struct vinode *victim, bool isdir)
+{
+	int r;
+
+	if (!victim)
 		return -ENOENT;
-	/* do_unlinkat: "f/" names a directory or nothing */
-	if (!dir && w->trailing_slash)
-		return S_ISDIR(w->inode->attr.mode) ? -EISDIR : -ENOTDIR;
-	if (dir && !S_ISDIR(w->inode->attr.mode))
-		return -ENOTDIR;
-	if (!dir && S_ISDIR(w->inode->attr.mode))
+	r = vfs_permission(cred, w->dir, 3);
+	if (r < 0)
+		return r;
+	if (isdir) {
+		if (!S_ISDIR(victim->attr.mode))
+			return -ENOTDIR;
+		if (victim == w->m->root)
+			return -EBUSY;
+	} else if (S_ISDIR(victim->attr.mode)) {
 		return -EISDIR;
-	if (w->m->mountflags & MS_RDONLY)
-		return -EROFS;
-	return vfs_permission(cred, w->dir, 3);
+	}
+	return 0;
 }
 
 /* fuse_entry_unlinked */
@@ -241,20 +266,30 @@ static void entry_unlinked(struct walk *w, bool dir)
 		in->attr.nlink = 0;
 	else if (in->attr.nlink)
 		in->attr.nlink--;
-	in->attr_expire = 0;
-	w->dir->attr_expire = 0;
+	vfs_invalidate_attr(in, STATX_BASIC_STATS);
+	vfs_invalidate_attr(w->dir, STATX_BASIC_STATS);
 	dentry_drop(w->m, w->dir, w->last, w->lastlen);
 }
 
+/* do_unlinkat / do_rmdir, then vfs_unlink / vfs_rmdir. */
 static int do_unlink(const struct emu_cred *cred, struct walk *w, bool dir)
 {
 	struct fdk_req req;
-	int r = may_delete(cred, w, dir);
+	int r;
 
+	if (dir && w->last_type == WALK_LAST_DOTDOT)
+		return -ENOTEMPTY;
+	if (dir && w->last_type == WALK_LAST_DOT)
+		return -EINVAL;
+	if (w->last_type != WALK_LAST_NORM)
+		return dir ? -EBUSY : -EISDIR;
+	if (w->m->mountflags & MS_RDONLY)
+		return -EROFS;
+	if (!dir && w->inode && w->trailing_slash)
+		return S_ISDIR(w->inode->attr.mode) ? -EISDIR : -ENOTDIR;
+	r = may_delete(cred, w, w->inode, dir);
 	if (r < 0)
 		return r;
-	if (dir && w->inode == w->m->root)
-		return -EBUSY;
 	vfs_req_init(&req, dir ? FUSE_RMDIR : FUSE_UNLINK, w->dir->nodeid);
 	vfs_in(&req, w->last, w->lastlen + 1);
 	r = vfs_request(w->m, cred, &req);
@@ -264,89 +299,181 @@ static int do_unlink(const struct emu_cred *cred, struct walk *w, bool dir)
 	return 0;
 }
 
+/*
+ * do_renameat2 and vfs_rename, in Linux's order: the last components
+ * must be names, the parents on one mount; lock_rename's trap: the
+ * source may not be an ancestor of the target's directory (EINVAL), the
+ * target not one of the source's (ENOTEMPTY).  Nothing is sent for a
+ * rename the VFS refuses.
+ */
 static int do_rename(const struct emu_cred *cred, struct walk *o,
 		     struct walk *n, uint32_t flags)
 {
 	struct fuse_rename2_in arg = { 0 };
+	struct vinode *src = o->inode, *tgt = n->inode;
 	uint64_t oexp, nexp;
 	struct vdentry *d;
 	struct fdk_req req;
+	bool isdir;
 	int r;
 
-	if (o->m != n->m)
-		return -EXDEV;
 	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT) ||
 	    ((flags & (RENAME_NOREPLACE | RENAME_WHITEOUT)) &&
 	     (flags & RENAME_EXCHANGE)))
 		return -EINVAL;
 	if ((flags & RENAME_WHITEOUT) && cred->uid != 0)
 		return -EPERM;		/* CAP_MKNOD */
-	if (!o->inode)
+	/* The mount's root is a name in the file system below. */
+	if (o->m != n->m || o->last_type == WALK_LAST_ROOT ||
+	    n->last_type == WALK_LAST_ROOT)
+		return -EXDEV;
+	if (o->last_type != WALK_LAST_NORM)
+		return -EBUSY;
+	if (n->last_type != WALK_LAST_NORM)
+		return (flags & RENAME_NOREPLACE) ? -EEXIST : -EBUSY;
+	if (o->m->mountflags & MS_RDONLY)
+		return -EROFS;
+	if (!src)
 		return -ENOENT;
-	if ((flags & RENAME_NOREPLACE) && n->inode)
+	if ((flags & RENAME_NOREPLACE) && tgt)
 		return -EEXIST;
-	if ((flags & RENAME_EXCHANGE) && !n->inode)
-		return -ENOENT;
-	if ((flags & RENAME_EXCHANGE) && n->trailing_slash &&
-	    !S_ISDIR(n->inode->attr.mode))
-		return -ENOTDIR;
+	if (flags & RENAME_EXCHANGE) {
+		if (!tgt)
+			return -ENOENT;
+		if (!S_ISDIR(tgt->attr.mode) && n->trailing_slash)
+			return -ENOTDIR;
+	}
 	/* trailing slashes only on directories */
-	if (!S_ISDIR(o->inode->attr.mode) &&
+	if (!S_ISDIR(src->attr.mode) &&
 	    (o->trailing_slash ||
 	     (!(flags & RENAME_EXCHANGE) && n->trailing_slash)))
 		return -ENOTDIR;
-	if (o->m->mountflags & MS_RDONLY)
-		return -EROFS;
-	if (n->inode && !(flags & RENAME_EXCHANGE)) {
-		if (n->inode == o->inode)
-			return 0;
-		if (S_ISDIR(o->inode->attr.mode) &&
-		    !S_ISDIR(n->inode->attr.mode))
-			return -ENOTDIR;
-		if (!S_ISDIR(o->inode->attr.mode) &&
-		    S_ISDIR(n->inode->attr.mode))
-			return -EISDIR;
+	if (o->dir != n->dir) {
+		if (vinode_is_ancestor(src, n->dir))
+			return -EINVAL;
+		if (tgt && vinode_is_ancestor(tgt, o->dir))
+			return (flags & RENAME_EXCHANGE) ? -EINVAL : -ENOTEMPTY;
 	}
-	r = vfs_permission(cred, o->dir, 3);
-	if (!r)
+	/* vfs_rename */
+	if (src == tgt)
+		return 0;
+	isdir = S_ISDIR(src->attr.mode);
+	r = may_delete(cred, o, src, isdir);
+	if (r < 0)
+		return r;
+	if (!tgt)
 		r = vfs_permission(cred, n->dir, 3);
+	else
+		r = may_delete(cred, n, tgt, (flags & RENAME_EXCHANGE) ?
+			       S_ISDIR(tgt->attr.mode) : isdir);
+	if (r < 0)
+		return r;
+	if (o->dir != n->dir && isdir)
+		r = vfs_permission(cred, src, 2);	/* ".." changes */
+	if (!r && o->dir != n->dir && tgt && (flags & RENAME_EXCHANGE) &&
+	    S_ISDIR(tgt->attr.mode))
+		r = vfs_permission(cred, tgt, 2);
 	if (r < 0)
 		return r;
 	arg.newdir = n->dir->nodeid;
 	arg.flags = flags;
+	if (flags && (o->m->no_rename2 || o->m->fc.minor < 23))
+		return -EINVAL;
 	vfs_req_init(&req, flags ? FUSE_RENAME2 : FUSE_RENAME, o->dir->nodeid);
 	vfs_in(&req, &arg, flags ? sizeof(struct fuse_rename2_in) :
 				   sizeof(struct fuse_rename_in));
 	vfs_in(&req, o->last, o->lastlen + 1);
 	vfs_in(&req, n->last, n->lastlen + 1);
 	r = vfs_request(o->m, cred, &req);
-	if (r == -ENOSYS && flags)
-		r = -EINVAL;		/* fuse_rename2: no RENAME2 */
+	if (r == -ENOSYS && flags) {
+		o->m->no_rename2 = true;	/* fuse_rename2 */
+		r = -EINVAL;
+	}
 	if (r < 0)
 		return r;
-	/* fuse_rename_common: the entries moved; look them up afresh. */
-	o->inode->attr_expire = 0;
-	o->dir->attr_expire = 0;
-	n->dir->attr_expire = 0;
-	if (n->inode) {
-		if (flags & RENAME_EXCHANGE)
-			n->inode->attr_expire = 0;
-		else if (n->inode->attr.nlink)
-			n->inode->attr.nlink -= S_ISDIR(n->inode->attr.mode) ?
-						n->inode->attr.nlink : 1;
+	/* fuse_rename_common */
+	vfs_invalidate_attr(src, STATX_BASIC_STATS);
+	vfs_invalidate_attr(o->dir, STATX_BASIC_STATS);
+	vfs_invalidate_attr(n->dir, STATX_BASIC_STATS);
+	if (tgt) {
+		vfs_invalidate_attr(tgt, STATX_BASIC_STATS);
+		if (!(flags & RENAME_EXCHANGE) && tgt->attr.nlink)
+			tgt->attr.nlink -= S_ISDIR(tgt->attr.mode) ?
+					   tgt->attr.nlink : 1;
 	}
 	/* d_move: each inode takes its new name with its entry timeout
 	 * (open files find their path by it) */
 	d = dentry_find(o->m, o->dir, o->last, o->lastlen);
-	oexp = d && d->inode == o->inode ? d->expire : 0;
+	oexp = d && d->inode == src ? d->expire : 0;
 	d = dentry_find(n->m, n->dir, n->last, n->lastlen);
-	nexp = d && n->inode && d->inode == n->inode ? d->expire : 0;
+	nexp = d && tgt && d->inode == tgt ? d->expire : 0;
 	dentry_drop(o->m, o->dir, o->last, o->lastlen);
 	dentry_drop(n->m, n->dir, n->last, n->lastlen);
-	dentry_set(n->m, n->dir, n->last, n->lastlen, o->inode, oexp);
-	if ((flags & RENAME_EXCHANGE) && n->inode)
-		dentry_set(o->m, o->dir, o->last, o->lastlen, n->inode, nexp);
+	dentry_set(n->m, n->dir, n->last, n->lastlen, src, oexp);
+	if ((flags & RENAME_EXCHANGE) && tgt)
+		dentry_set(o->m, o->dir, o->last, o->lastlen, tgt, nexp);
 	return 0;
+}
+
+/* fs.protected_hardlinks, read once (may_linkat). */
+static int protected_hardlinks = -1;
+
+static bool hardlinks_protected(void)
+{
+	if (protected_hardlinks < 0) {
+		FILE *f = fopen("/proc/sys/fs/protected_hardlinks", "re");
+
+		protected_hardlinks = 0;
+		if (f) {
+			if (fscanf(f, "%d", &protected_hardlinks) != 1)
+				protected_hardlinks = 0;
+			fclose(f);
+		}
+	}
+	return protected_hardlinks > 0;
+}
+
+/* do_linkat and vfs_link, in Linux's order. */
+static int do_link(const struct emu_cred *cred, struct walk *o,
+		   struct walk *n)
+{
+	struct vinode *in = o->inode;
+	struct fuse_link_in li = { 0 };
+	struct fdk_req req;
+	uint32_t mode = in->attr.mode;
+	int r;
+
+	r = filename_create(n, false);
+	if (r < 0)
+		return r;
+	if (o->m != n->m)
+		return -EXDEV;
+	/* may_linkat: protected_hardlinks, for others than the owner */
+	if (cred->uid && cred->uid != in->attr.uid && hardlinks_protected() &&
+	    (!S_ISREG(mode) || (mode & S_ISUID) ||
+	     (mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) ||
+	     vfs_mode_permission(cred, &in->attr, 6)))
+		return -EPERM;
+	r = vfs_permission(cred, n->dir, 3);
+	if (r < 0)
+		return r;
+	if (S_ISDIR(mode))
+		return -EPERM;
+	/* no link to an unlinked file */
+	if (!in->attr.nlink)
+		return -ENOENT;
+	li.oldnodeid = in->nodeid;
+	vfs_req_init(&req, FUSE_LINK, n->dir->nodeid);
+	vfs_in(&req, &li, sizeof(li));
+	vfs_in(&req, n->last, n->lastlen + 1);
+	r = new_entry(cred, n, &req, mode & S_IFMT);
+	/* fuse_link: the old inode keeps its cached attributes; an
+	 * interrupted LINK may have happened */
+	if (r == -EINTR)
+		vfs_invalidate_attr(in, STATX_BASIC_STATS);
+	if (r == -ENOSYS)
+		r = -EPERM;
+	return r;
 }
 
 static int do_xattr(const struct emu_cred *cred, uint32_t op,
@@ -456,95 +583,357 @@ static int do_access(const struct emu_cred *cred, struct vinode *in,
 	return r;
 }
 
-#define EXT(r, w, out, outlen) do {					\
-	if ((r) == FDP_EXTERNAL) {					\
-		size_t _n = strlen((w)->ext) + 1;			\
-		memcpy((out), (w)->ext, _n);				\
-		*(outlen) = _n;						\
-	}								\
-} while (0)
+/* One port call by path, as the dispatcher hands it to its op. */
+struct path_call {
+	const struct emu_cred *cred;
+	uint32_t op;
+	const struct fdp_path_in *in;
+	const char *path, *path2;
+	struct vinode *base, *base2;	/* relative paths start here */
+	const void *extra;
+	size_t extralen;
+	void *out;
+	size_t *outlen, cap;
+	void *owner;
+	struct walk w, w2;
+};
 
 /*
  * Open @path; FDP_EXTERNAL when the walk (with the open's own follow
- * rules) left every mount: then @out holds the path to redo, *@outlen
- * its size with the NUL.
+ * rules) left every mount: then the dispatcher hands back the path to
+ * redo.  The reply carries the file's key and the path that names it now.
  */
-static int do_open(const struct emu_cred *cred, const char *path, int flags,
-		   mode_t mode, void *owner, void *outbuf, size_t *outlen)
+static int op_open(struct path_call *c)
 {
-	struct fdp_open_out *out = outbuf;
+	const struct emu_cred *cred = c->cred;
+	int flags = c->in->flags, r;
+	struct fdp_open_out *out = c->out;
+	struct walk *w = &c->w;
 	struct vfile *f = NULL;
-	struct walk w;
-	int r;
+	char *canon;
 
 	/* build_open_flags (Linux 6.4+): a directory cannot be created */
 	if (!(flags & O_PATH) &&
 	    (flags & (O_CREAT | O_DIRECTORY)) == (O_CREAT | O_DIRECTORY))
 		return -EINVAL;
 	if (flags & O_PATH) {
-		r = vfs_walk(cred, path,
-			     (flags & O_NOFOLLOW) ? 0 : WALK_FOLLOW, &w);
+		r = vfs_walk(cred, c->base, c->path,
+			     (flags & O_NOFOLLOW) ? 0 : WALK_FOLLOW, w);
 		if (!r)
-			r = vfile_open_path(cred, w.inode, flags, path, owner,
-					    &f);
+			r = vfile_open_path(cred, w->inode, flags, c->path,
+					    c->owner, &f);
 	} else if ((flags & O_TMPFILE) == O_TMPFILE) {
 		if ((flags & O_ACCMODE) == O_RDONLY)
 			return -EINVAL;
-		r = vfs_walk(cred, path, WALK_FOLLOW, &w);
+		r = vfs_walk(cred, c->base, c->path, WALK_FOLLOW, w);
 		if (!r)
-			r = vfile_tmpfile(cred, w.inode, flags, mode, path,
-					  owner, &f);
+			r = vfile_tmpfile(cred, w->inode, flags, c->in->mode,
+					  c->path, c->owner, &f);
 	} else if (flags & O_CREAT) {
 		unsigned int wf = WALK_PARENT;
 
 		if (!(flags & O_EXCL) && !(flags & O_NOFOLLOW))
 			wf |= WALK_FOLLOW;
-		r = vfs_walk(cred, path, wf, &w);
-		if (r == -EBUSY)
-			r = -EISDIR;
+		r = vfs_walk(cred, c->base, c->path, wf, w);
 		if (r)
-			goto out;
-		if (w.inode) {
-			r = -EEXIST;
+			return r;
+		if (w->last_type != WALK_LAST_NORM) {
+			/* handle_dots, then do_open */
 			if (flags & O_EXCL)
-				goto out;
-			r = -ELOOP;
-			if (S_ISLNK(w.inode->attr.mode))
-				goto out;
-			r = vfile_open(cred, w.inode, flags, path, owner, &f);
+				return -EEXIST;
+			if (w->last_type != WALK_LAST_ROOT || !w->inode ||
+			    S_ISDIR(w->inode->attr.mode))
+				return -EISDIR;
+			/* a mount whose root is a file: open it */
+		}
+		if (w->inode) {
+			if (flags & O_EXCL)
+				return -EEXIST;
+			if (S_ISLNK(w->inode->attr.mode))
+				return -ELOOP;
+			if (S_ISDIR(w->inode->attr.mode))
+				return -EISDIR;
+			r = vfile_open(cred, w->inode, flags, c->path,
+				       c->owner, &f);
 		} else {
-			r = -EISDIR;
-			if (w.trailing_slash)
-				goto out;
-			r = may_create(cred, &w);
+			if (w->trailing_slash)
+				return -EISDIR;
+			r = may_create(cred, w, false);
 			if (!r)
-				r = vfile_create(cred, w.dir, w.last, w.lastlen,
-						 flags, mode, path, owner, &f);
+				r = vfile_create(cred, w->dir, w->last,
+						 w->lastlen, flags, c->in->mode,
+						 c->path, c->owner, &f);
 		}
 	} else {
-		r = vfs_walk(cred, path,
-			     (flags & O_NOFOLLOW) ? 0 : WALK_FOLLOW, &w);
-		if (r)
-			goto out;
-		r = vfile_open(cred, w.inode, flags, path, owner, &f);
+		r = vfs_walk(cred, c->base, c->path,
+			     (flags & O_NOFOLLOW) ? 0 : WALK_FOLLOW, w);
+		if (!r)
+			r = vfile_open(cred, w->inode, flags, c->path,
+				       c->owner, &f);
 	}
-	if (!r) {
-		out->open_key = f->key;
-		out->open_flags = f->open_flags;
-		out->padding = 0;
-	}
-out:
-	if (!r) {
-		/* the path that names the file, "x/.." and symlinks resolved */
-		char *canon = (char *)outbuf + sizeof(*out);
+	if (r)
+		return r;
+	out->open_key = f->key;
+	out->open_flags = f->open_flags;
+	out->padding = 0;
+	/* the path that names the file: "x/.." and symlinks resolved */
+	canon = (char *)c->out + sizeof(*out);
+	*c->outlen = sizeof(*out);
+	if (vfs_walk_path(w, canon, FUSEDEV_PATH_MAX) == 0)
+		*c->outlen += strlen(canon) + 1;
+	return 0;
+}
 
-		*outlen = sizeof(*out);
-		if (vfs_inode_path(f->inode, canon, FUSEDEV_PATH_MAX) == 0)
-			*outlen += strlen(canon) + 1;
+/* The ops that act on what the path names (following a final symlink
+ * unless AT_SYMLINK_NOFOLLOW). */
+static int walk_target(struct path_call *c)
+{
+	bool follow = !(c->in->flags & AT_SYMLINK_NOFOLLOW);
+
+	if (c->op == FDP_OP_READLINK)
+		follow = false;
+	if (c->op == FDP_OP_TRUNCATE)
+		follow = true;
+	return vfs_walk(c->cred, c->base, c->path, follow ? WALK_FOLLOW : 0,
+			&c->w);
+}
+
+static int op_stat(struct path_call *c)
+{
+	int r = walk_target(c);
+
+	if (!r)
+		r = vfs_fresh_attr(c->cred, c->w.inode, NULL,
+				   STATX_BASIC_STATS);
+	if (!r) {
+		vfs_stat_out(c->w.inode, c->out);
+		*c->outlen = sizeof(struct fdp_stat_out);
 	}
-	EXT(r, &w, outbuf, outlen);
-	vfs_walk_done(&w);
 	return r;
+}
+
+/* realpath(3) of the path: where the walk ended, by its dentries. */
+static int op_realpath(struct path_call *c)
+{
+	int r = walk_target(c);
+
+	if (!r)
+		r = vfs_walk_path(&c->w, c->out, FUSEDEV_PATH_MAX);
+	if (!r)
+		*c->outlen = strlen(c->out) + 1;
+	return r;
+}
+
+static int op_readlink(struct path_call *c)
+{
+	char *buf;
+	int r = walk_target(c);
+
+	if (r)
+		return r;
+	buf = malloc(FUSEDEV_PATH_MAX);
+	if (!buf)
+		return -ENOMEM;
+	r = vfs_readlink(c->cred, c->w.inode, buf, FUSEDEV_PATH_MAX);
+	if (r >= 0) {
+		memcpy(c->out, buf, r);
+		*c->outlen = r;
+		r = 0;
+	}
+	free(buf);
+	return r;
+}
+
+static int op_access(struct path_call *c)
+{
+	int r = walk_target(c);
+
+	return r ? r : do_access(c->cred, c->w.inode, c->in->mode);
+}
+
+static int op_setattr(struct path_call *c)
+{
+	struct timespec ts[2];	/* the message's are unaligned */
+	int r;
+
+	if (c->op == FDP_OP_UTIMENS) {
+		if (c->extralen != sizeof(ts))
+			return -EINVAL;
+		memcpy(ts, c->extra, sizeof(ts));
+	}
+	r = walk_target(c);
+	if (r)
+		return r;
+	return vfs_setattr_op(c->cred, c->op, c->w.inode, NULL, c->in->mode,
+			      c->op == FDP_OP_TRUNCATE ||
+			      c->op == FDP_OP_CHOWN ? c->in->arg : 0,
+			      c->op == FDP_OP_UTIMENS ? ts : NULL);
+}
+
+static int op_statfs(struct path_call *c)
+{
+	int r = walk_target(c);
+
+	if (!r)
+		r = vfs_statfs(c->cred, c->w.inode, c->out);
+	if (!r)
+		*c->outlen = sizeof(struct fuse_kstatfs);
+	return r;
+}
+
+static int op_xattr(struct path_call *c)
+{
+	int r;
+
+	if (c->op != FDP_OP_LISTXATTR && !c->path2)
+		return -EINVAL;
+	if (c->op == FDP_OP_SETXATTR && c->extralen != c->in->arg)
+		return -EINVAL;
+	r = walk_target(c);
+	if (r)
+		return r;
+	return do_xattr(c->cred, c->op, c->w.inode,
+			c->op == FDP_OP_LISTXATTR ? NULL : c->path2, c->in->arg,
+			c->in->flags & ~AT_SYMLINK_NOFOLLOW, c->extra, c->out,
+			c->outlen, c->cap);
+}
+
+static int op_mkdir(struct path_call *c)
+{
+	struct fuse_mkdir_in mk = { .mode = c->in->mode & 07777 };
+	struct walk *w = &c->w;
+	struct fdk_req req;
+	int r;
+
+	r = vfs_walk(c->cred, c->base, c->path, WALK_PARENT, w);
+	if (!r)
+		r = may_create(c->cred, w, true);
+	if (r)
+		return r;
+	vfs_req_init(&req, FUSE_MKDIR, w->dir->nodeid);
+	vfs_in(&req, &mk, sizeof(mk));
+	vfs_in(&req, w->last, w->lastlen + 1);
+	return new_entry(c->cred, w, &req, S_IFDIR);
+}
+
+/* do_mknodat: may_mknod first */
+static int op_mknod(struct path_call *c)
+{
+	struct fuse_mknod_in mk = { .mode = c->in->mode,
+				    .rdev = (uint32_t)c->in->arg };
+	mode_t t = c->in->mode & S_IFMT;
+	struct walk *w = &c->w;
+	struct fdk_req req;
+	int r;
+
+	if (!t)
+		mk.mode |= t = S_IFREG;
+	if (S_ISDIR(t))
+		return -EPERM;
+	if (!S_ISREG(t) && !S_ISCHR(t) && !S_ISBLK(t) && !S_ISFIFO(t) &&
+	    !S_ISSOCK(t))
+		return -EINVAL;
+	r = vfs_walk(c->cred, c->base, c->path, WALK_PARENT, w);
+	if (!r)
+		r = may_create(c->cred, w, false);
+	if (r)
+		return r;
+	if ((S_ISCHR(t) || S_ISBLK(t)) && c->cred->uid)
+		return -EPERM;		/* vfs_mknod: CAP_MKNOD */
+	vfs_req_init(&req, FUSE_MKNOD, w->dir->nodeid);
+	vfs_in(&req, &mk, sizeof(mk));
+	vfs_in(&req, w->last, w->lastlen + 1);
+	return new_entry(c->cred, w, &req, t);
+}
+
+static int op_symlink(struct path_call *c)
+{
+	struct walk *w = &c->w;
+	struct fdk_req req;
+	int r;
+
+	if (!c->path2 || !*c->path2)
+		return -ENOENT;
+	if (strlen(c->path2) >= FUSEDEV_PATH_MAX)
+		return -ENAMETOOLONG;
+	r = vfs_walk(c->cred, c->base, c->path, WALK_PARENT, w);
+	if (!r)
+		r = may_create(c->cred, w, false);
+	if (r)
+		return r;
+	vfs_req_init(&req, FUSE_SYMLINK, w->dir->nodeid);
+	vfs_in(&req, w->last, w->lastlen + 1);
+	vfs_in(&req, c->path2, strlen(c->path2) + 1);
+	return new_entry(c->cred, w, &req, S_IFLNK);
+}
+
+static int op_unlink(struct path_call *c)
+{
+	int r = vfs_walk(c->cred, c->base, c->path, WALK_PARENT, &c->w);
+
+	return r ? r : do_unlink(c->cred, &c->w, c->op == FDP_OP_RMDIR);
+}
+
+/* RENAME: path from base, path2 from base2; LINK likewise. */
+static int op_rename_link(struct path_call *c)
+{
+	bool link = c->op == FDP_OP_LINK;
+	int r;
+
+	if (!c->path2)
+		return -EINVAL;
+	r = vfs_walk(c->cred, c->base, c->path,
+		     !link ? WALK_PARENT :
+		     (c->in->flags & AT_SYMLINK_FOLLOW) ? WALK_FOLLOW : 0,
+		     &c->w);
+	if (r)
+		return r;
+	r = vfs_walk(c->cred, c->base2, c->path2, WALK_PARENT, &c->w2);
+	if (r == FDP_EXTERNAL)
+		return -EXDEV;
+	if (r)
+		return r;
+	return link ? do_link(c->cred, &c->w, &c->w2) :
+		      do_rename(c->cred, &c->w, &c->w2, c->in->flags);
+}
+
+static int (*const path_ops[FDP_OP_MAX])(struct path_call *c) = {
+	[FDP_OP_STAT] = op_stat,
+	[FDP_OP_OPEN] = op_open,
+	[FDP_OP_MKDIR] = op_mkdir,
+	[FDP_OP_MKNOD] = op_mknod,
+	[FDP_OP_UNLINK] = op_unlink,
+	[FDP_OP_RMDIR] = op_unlink,
+	[FDP_OP_RENAME] = op_rename_link,
+	[FDP_OP_LINK] = op_rename_link,
+	[FDP_OP_SYMLINK] = op_symlink,
+	[FDP_OP_READLINK] = op_readlink,
+	[FDP_OP_ACCESS] = op_access,
+	[FDP_OP_TRUNCATE] = op_setattr,
+	[FDP_OP_CHMOD] = op_setattr,
+	[FDP_OP_CHOWN] = op_setattr,
+	[FDP_OP_UTIMENS] = op_setattr,
+	[FDP_OP_STATFS] = op_statfs,
+	[FDP_OP_SETXATTR] = op_xattr,
+	[FDP_OP_GETXATTR] = op_xattr,
+	[FDP_OP_LISTXATTR] = op_xattr,
+	[FDP_OP_REMOVEXATTR] = op_xattr,
+	[FDP_OP_REALPATH] = op_realpath,
+};
+
+/* The inode an open file's key names, for a walk's start. */
+static int base_inode(uint64_t key, struct vinode **out)
+{
+	struct vfile *f;
+
+	*out = NULL;
+	if (!key)
+		return 0;
+	f = vfile_find(key);
+	if (!f)
+		return -EBADF;
+	*out = f->inode;
+	return 0;
 }
 
 int vfs_path_op(const struct emu_cred *cred, uint32_t op,
@@ -552,203 +941,28 @@ int vfs_path_op(const struct emu_cred *cred, uint32_t op,
 		const char *path2, const void *extra, size_t extralen,
 		void *out, size_t *outlen, void *owner)
 {
-	bool follow = !(in->flags & AT_SYMLINK_NOFOLLOW);
-	size_t cap = *outlen;
-	struct walk w, w2;
-	struct fdk_req req;
+	struct path_call c = {
+		.cred = cred, .op = op, .in = in, .path = path,
+		.path2 = path2, .extra = extra, .extralen = extralen,
+		.out = out, .outlen = outlen, .cap = *outlen, .owner = owner,
+	};
 	int r;
 
 	*outlen = 0;
-	memset(&w2, 0, sizeof(w2));
-	switch (op) {
-	case FDP_OP_OPEN:
-		return do_open(cred, path, in->flags, in->mode, owner, out,
-			       outlen);
-	case FDP_OP_STAT:
-	case FDP_OP_READLINK:
-	case FDP_OP_ACCESS:
-	case FDP_OP_TRUNCATE:
-	case FDP_OP_CHMOD:
-	case FDP_OP_CHOWN:
-	case FDP_OP_UTIMENS:
-	case FDP_OP_STATFS:
-	case FDP_OP_SETXATTR:
-	case FDP_OP_GETXATTR:
-	case FDP_OP_LISTXATTR:
-	case FDP_OP_REMOVEXATTR:
-		if (op == FDP_OP_READLINK)
-			follow = false;
-		if (op == FDP_OP_TRUNCATE)
-			follow = true;
-		r = vfs_walk(cred, path, follow ? WALK_FOLLOW : 0, &w);
-		if (r)
-			break;
-		switch (op) {
-		case FDP_OP_STAT:
-			r = vfs_fresh_attr(cred, w.inode, NULL);
-			if (!r) {
-				vfs_stat_out(w.inode, out);
-				*outlen = sizeof(struct fdp_stat_out);
-			}
-			break;
-		case FDP_OP_READLINK: {
-			char *buf = malloc(FUSEDEV_PATH_MAX);
-
-			r = -ENOMEM;
-			if (buf)
-				r = vfs_readlink(cred, w.inode, buf,
-						 FUSEDEV_PATH_MAX);
-			if (r >= 0) {
-				memcpy(out, buf, r);
-				*outlen = r;
-				r = 0;
-			}
-			free(buf);
-			break;
-		}
-		case FDP_OP_ACCESS:
-			r = do_access(cred, w.inode, in->mode);
-			break;
-		case FDP_OP_TRUNCATE:
-			r = vfs_setattr_op(cred, op, w.inode, NULL, 0, in->arg,
-					   NULL);
-			break;
-		case FDP_OP_CHMOD:
-		case FDP_OP_CHOWN:
-			r = vfs_setattr_op(cred, op, w.inode, NULL, in->mode,
-					   in->arg, NULL);
-			break;
-		case FDP_OP_UTIMENS: {
-			struct timespec ts[2];	/* the message's are unaligned */
-
-			r = -EINVAL;
-			if (extralen != sizeof(ts))
-				break;
-			memcpy(ts, extra, sizeof(ts));
-			r = vfs_setattr_op(cred, op, w.inode, NULL, 0, 0, ts);
-			break;
-		}
-		case FDP_OP_STATFS:
-			r = vfs_statfs(cred, w.inode, out);
-			if (!r)
-				*outlen = sizeof(struct fuse_kstatfs);
-			break;
-		default:
-			r = -EINVAL;
-			if (op != FDP_OP_LISTXATTR && !path2)
-				break;
-			if (op == FDP_OP_SETXATTR && extralen != in->arg)
-				break;
-			r = do_xattr(cred, op, w.inode,
-				     op == FDP_OP_LISTXATTR ? NULL : path2,
-				     in->arg, in->flags & ~AT_SYMLINK_NOFOLLOW,
-				     extra, out, outlen, cap);
-			break;
-		}
-		break;
-	case FDP_OP_MKDIR:
-	case FDP_OP_MKNOD:
-	case FDP_OP_SYMLINK:
-		r = vfs_walk(cred, path, WALK_PARENT, &w);
-		if (r == -EBUSY)
-			r = -EEXIST;
-		if (r)
-			break;
-		r = may_create(cred, &w);
-		if (r)
-			break;
-		if (op == FDP_OP_MKDIR) {
-			struct fuse_mkdir_in mk = { .mode = in->mode & 07777 };
-
-			vfs_req_init(&req, FUSE_MKDIR, w.dir->nodeid);
-			vfs_in(&req, &mk, sizeof(mk));
-			vfs_in(&req, w.last, w.lastlen + 1);
-			r = new_entry(cred, &w, &req, S_IFDIR);
-		} else if (op == FDP_OP_MKNOD) {
-			struct fuse_mknod_in mk = { .mode = in->mode,
-						    .rdev = (uint32_t)in->arg };
-			mode_t t = in->mode & S_IFMT;
-
-			if (!t)
-				mk.mode |= t = S_IFREG;
-			/* may_mknod */
-			r = S_ISDIR(t) ? -EPERM : -EINVAL;
-			if (!S_ISREG(t) && !S_ISCHR(t) && !S_ISBLK(t) &&
-			    !S_ISFIFO(t) && !S_ISSOCK(t))
-				break;
-			vfs_req_init(&req, FUSE_MKNOD, w.dir->nodeid);
-			vfs_in(&req, &mk, sizeof(mk));
-			vfs_in(&req, w.last, w.lastlen + 1);
-			r = new_entry(cred, &w, &req, t);
-		} else {
-			r = -ENOENT;
-			if (!path2 || !*path2)
-				break;
-			r = -ENAMETOOLONG;
-			if (strlen(path2) >= FUSEDEV_PATH_MAX)
-				break;
-			vfs_req_init(&req, FUSE_SYMLINK, w.dir->nodeid);
-			vfs_in(&req, w.last, w.lastlen + 1);
-			vfs_in(&req, path2, strlen(path2) + 1);
-			r = new_entry(cred, &w, &req, S_IFLNK);
-		}
-		break;
-	case FDP_OP_UNLINK:
-	case FDP_OP_RMDIR:
-		r = vfs_walk(cred, path, WALK_PARENT, &w);
-		if (r == -EBUSY)
-			r = op == FDP_OP_RMDIR ? -EINVAL : -EISDIR;
-		if (r)
-			break;
-		r = do_unlink(cred, &w, op == FDP_OP_RMDIR);
-		break;
-	case FDP_OP_RENAME:
-	case FDP_OP_LINK:
-		r = -EINVAL;
-		if (!path2)
-			return r;
-		r = vfs_walk(cred, path, op == FDP_OP_LINK ?
-			     ((in->flags & AT_SYMLINK_FOLLOW) ? WALK_FOLLOW : 0) :
-			     WALK_PARENT, &w);
-		if (r)
-			break;
-		r = vfs_walk(cred, path2, WALK_PARENT, &w2);
-		if (r == FDP_EXTERNAL) {
-			r = -EXDEV;
-			break;
-		}
-		if (r == -EBUSY)
-			r = op == FDP_OP_LINK ? -EEXIST : -EBUSY;
-		if (r)
-			break;
-		if (op == FDP_OP_RENAME) {
-			r = do_rename(cred, &w, &w2, in->flags);
-		} else {
-			struct fuse_link_in li;
-
-			r = -EXDEV;
-			if (w.m != w2.m)
-				break;
-			r = -EPERM;
-			if (S_ISDIR(w.inode->attr.mode))
-				break;
-			r = may_create(cred, &w2);
-			if (r)
-				break;
-			li.oldnodeid = w.inode->nodeid;
-			vfs_req_init(&req, FUSE_LINK, w2.dir->nodeid);
-			vfs_in(&req, &li, sizeof(li));
-			vfs_in(&req, w2.last, w2.lastlen + 1);
-			r = new_entry(cred, &w2, &req,
-				      w.inode->attr.mode & S_IFMT);
-			w.inode->attr_expire = 0;
-		}
-		break;
-	default:
+	if (op >= FDP_OP_MAX || !path_ops[op])
 		return -EINVAL;
+	r = base_inode(in->base, &c.base);
+	if (!r)
+		r = base_inode(in->base2, &c.base2);
+	if (!r)
+		r = path_ops[op](&c);
+	if (r == FDP_EXTERNAL) {
+		size_t n = strlen(c.w.ext) + 1;
+
+		memcpy(out, c.w.ext, n);
+		*outlen = n;
 	}
-	EXT(r, &w, out, outlen);
-	vfs_walk_done(&w);
-	vfs_walk_done(&w2);
+	vfs_walk_done(&c.w);
+	vfs_walk_done(&c.w2);
 	return r;
 }

@@ -192,7 +192,7 @@ static void op_run(void *arg)
 		outlen = 0;
 		break;
 	case FDP_OP_UMOUNT:
-	case FDP_OP_STAT ... FDP_OP_REMOVEXATTR: {
+	case FDP_OP_STAT ... FDP_OP_REALPATH: {
 		struct fdp_path_in in;
 		const char *path, *path2 = NULL;
 
@@ -208,7 +208,7 @@ static void op_run(void *arg)
 			break;
 		r = -EINVAL;
 		path = take_str(&p, end, in.path_len);
-		if (!path || path[0] != '/')
+		if (!path || (path[0] != '/' && !in.base))
 			break;
 		if (in.path2_len || op->h.op == FDP_OP_SYMLINK ||
 		    op->h.op == FDP_OP_RENAME || op->h.op == FDP_OP_LINK) {
@@ -217,7 +217,8 @@ static void op_run(void *arg)
 				break;
 		}
 		if (op->h.op == FDP_OP_UMOUNT)
-			r = vfs_umount(&c->cred, path, in.flags);
+			r = path[0] == '/' ? vfs_umount(&c->cred, path,
+							in.flags) : -EINVAL;
 		else
 			r = vfs_path_op(&c->cred, op->h.op, &in, path, path2,
 					p, end - p, out, &outlen, c);

@@ -129,14 +129,18 @@ int vinode_iget(struct vmount *m, const struct fuse_entry_out *e,
 
 	if (!attr_valid(&e->attr))
 		return -EIO;
-	if (in && ((in->attr.mode ^ e->attr.mode) & S_IFMT)) {
-		/* The daemon reused a nodeid for another type: Linux marks
-		 * the old inode bad; we forget it and start afresh. */
+	if (in && in != m->root &&
+	    (((in->attr.mode ^ e->attr.mode) & S_IFMT) ||
+	     in->generation != e->generation)) {
+		/* fuse_stale_inode: the daemon reused a nodeid.  Linux
+		 * marks the old inode bad and starts afresh; the old one's
+		 * lookups are forgotten now. */
 		vinode_unhash(in);
 		fdk_queue_forget(&m->fc, in->nodeid, in->nlookup);
 		in->forgotten = true;
-		if (!in->refs)
-			free(in);
+		in->nlookup = 0;
+		vinode_get(in);
+		vinode_put(in);		/* freed here if unused */
 		in = NULL;
 	}
 	if (!in) {
@@ -153,11 +157,19 @@ int vinode_iget(struct vmount *m, const struct fuse_entry_out *e,
 		m->icount++;
 	}
 	in->nlookup++;
-	in->attr = e->attr;
-	in->attr_expire = vfs_expiry(e->attr_valid, e->attr_valid_nsec);
+	vfs_attr_set(in, &e->attr, e->attr_valid, e->attr_valid_nsec);
 	in->refs++;
 	*out = in;
 	return 0;
+}
+
+/* fuse_change_attributes: new attributes, valid for the given time. */
+void vfs_attr_set(struct vinode *in, const struct fuse_attr *a,
+		  uint64_t sec, uint32_t nsec)
+{
+	in->attr = *a;
+	in->attr_expire = vfs_expiry(sec, nsec);
+	in->inval_mask &= ~STATX_BASIC_STATS;
 }
 
 void vinode_get(struct vinode *in)
@@ -168,21 +180,47 @@ void vinode_get(struct vinode *in)
 /*
  * Evict as soon as nothing refers to the inode: FUSE's drop_inode is
  * generic_delete_inode, so Linux keeps no inode without a dentry or an
- * open file.  The daemon hears FORGET with every lookup it answered.
+ * open file.  The daemon hears FORGET with every lookup it answered.  An
+ * evicted inode lets go of its parent, which may go in turn.
  */
 void vinode_put(struct vinode *in)
 {
-	if (!in || --in->refs)
-		return;
-	if (in->forgotten) {
-		free(in);
-		return;
+	while (in && !--in->refs) {
+		struct vinode *parent = in->parent;
+
+		if (in->forgotten) {
+			free(in);
+		} else if (in == in->m->root || in->m->finished) {
+			return;
+		} else {
+			vinode_unhash(in);
+			if (in->nlookup)
+				fdk_queue_forget(&in->m->fc, in->nodeid,
+						 in->nlookup);
+			free(in);
+		}
+		in = parent;
 	}
-	if (in == in->m->root || in->m->finished)
+}
+
+/* d_ancestor: is @a @b itself or one of @b's ancestors? */
+bool vinode_is_ancestor(const struct vinode *a, const struct vinode *b)
+{
+	for (; b; b = b->parent)
+		if (a == b)
+			return true;
+	return false;
+}
+
+static void vinode_set_parent(struct vinode *in, struct vinode *dir)
+{
+	struct vinode *old = in->parent;
+
+	if (old == dir)
 		return;
-	vinode_unhash(in);
-	fdk_queue_forget(&in->m->fc, in->nodeid, in->nlookup);
-	free(in);
+	vinode_get(dir);
+	in->parent = dir;
+	vinode_put(old);
 }
 
 /* ---- dentries -------------------------------------------------------- */
@@ -264,39 +302,52 @@ static int dtab_grow(struct vmount *m)
 	return 0;
 }
 
-/* d_add: @inode (may be NULL: negative) under (dir, name) until @expire;
- * takes its own references. */
-void dentry_set(struct vmount *m, struct vinode *dir, const char *name,
-		size_t len, struct vinode *inode, uint64_t expire)
+/*
+ * d_add / d_splice_alias: @inode (may be NULL: negative) under (dir,
+ * name) until @expire; takes its own references.  A directory has one
+ * name: a dentry of it elsewhere moves here (d_move), unless the
+ * directory is @dir or one of its ancestors (-ELOOP, nothing changes).
+ */
+int dentry_set(struct vmount *m, struct vinode *dir, const char *name,
+	       size_t len, struct vinode *inode, uint64_t expire)
 {
 	struct vdentry *d;
+	size_t s;
 
+	if (inode && S_ISDIR(inode->attr.mode)) {
+		if (vinode_is_ancestor(inode, dir))
+			return -ELOOP;
+		d = inode->alias;
+		if (d && (d->parent != dir || d->namelen != len ||
+			  memcmp(d->name, name, len)))
+			dentry_drop(m, d->parent, d->name, d->namelen);
+	}
+	if (inode)
+		vinode_get(inode);	/* across the drop below */
 	dentry_drop(m, dir, name, len);
 	if (!inode && !expire)
-		return;		/* a negative entry that expires at once */
-	if (m->dcount + 1 > m->dtab_size && dtab_grow(m) < 0)
-		return;
-	d = malloc(sizeof(*d) + len + 1);
-	if (!d)
-		return;
+		return 0;	/* a negative entry that expires at once */
+	if ((m->dcount + 1 > m->dtab_size && dtab_grow(m) < 0) ||
+	    !(d = malloc(sizeof(*d) + len + 1))) {
+		vinode_put(inode);
+		return -ENOMEM;
+	}
 	d->parent = dir;
 	vinode_get(dir);
 	d->inode = inode;
 	if (inode) {
-		vinode_get(inode);
 		inode->alias = d;
+		vinode_set_parent(inode, dir);
 	}
 	d->expire = expire;
 	d->namelen = len;
 	memcpy(d->name, name, len);
 	d->name[len] = '\0';
-	{
-		size_t s = dslot(m, dir->nodeid, name, len);
-
-		d->hnext = m->dtab[s];
-		m->dtab[s] = d;
-	}
+	s = dslot(m, dir->nodeid, name, len);
+	d->hnext = m->dtab[s];
+	m->dtab[s] = d;
 	m->dcount++;
+	return 0;
 }
 
 /*
@@ -470,17 +521,19 @@ int vfs_permission(const struct emu_cred *cred, struct vinode *in, int mask)
 
 	if (!m->default_permissions)
 		return 0;
-	if (expired(in->attr_expire)) {
-		r = vfs_getattr(cred, in, NULL);
-		if (r < 0)
-			return r;
-	}
+	r = vfs_fresh_attr(cred, in, NULL, STATX_MODE | STATX_UID | STATX_GID);
+	if (r < 0)
+		return r;
 	return vfs_mode_permission(cred, &in->attr, mask);
 }
 
 /* ---- attributes -------------------------------------------------------- */
 
-/* FUSE_GETATTR: refresh @in's attributes, with the file's fh if any. */
+/*
+ * FUSE_GETATTR: refresh @in's attributes; @f only where Linux passes the
+ * file (fuse_update_attributes from read, lseek and the like: the fh of
+ * a regular file), never for stat/fstat (fuse_getattr).
+ */
 int vfs_getattr(const struct emu_cred *cred, struct vinode *in,
 		struct vfile *f)
 {
@@ -489,10 +542,11 @@ int vfs_getattr(const struct emu_cred *cred, struct vinode *in,
 	struct fdk_req req;
 	int r;
 
-	if (f && !f->isdir) {
+	if (f && S_ISREG(in->attr.mode) && !(f->flags & O_PATH)) {
 		arg.getattr_flags = FUSE_GETATTR_FH;
 		arg.fh = f->fh;
 	}
+	memset(&out, 0, sizeof(out));
 	vfs_req_init(&req, FUSE_GETATTR, in->nodeid);
 	vfs_in(&req, &arg, sizeof(arg));
 	vfs_out(&req, &out, sizeof(out));
@@ -501,18 +555,33 @@ int vfs_getattr(const struct emu_cred *cred, struct vinode *in,
 		return r;
 	if (!attr_valid(&out.attr) ||
 	    ((out.attr.mode ^ in->attr.mode) & S_IFMT && in->attr.mode))
-		return -EIO;
-	in->attr = out.attr;
-	in->attr_expire = vfs_expiry(out.attr_valid, out.attr_valid_nsec);
+		return -EIO;	/* fuse_make_bad */
+	vfs_attr_set(in, &out.attr, out.attr_valid, out.attr_valid_nsec);
 	return 0;
 }
 
+/*
+ * fuse_update_get_attr: GETATTR when the attributes timed out or one of
+ * @mask (STATX_*) was marked stale.
+ */
 int vfs_fresh_attr(const struct emu_cred *cred, struct vinode *in,
-		   struct vfile *f)
+		   struct vfile *f, uint32_t mask)
 {
-	if (!expired(in->attr_expire))
+	if (!(in->inval_mask & mask) && !expired(in->attr_expire))
 		return 0;
 	return vfs_getattr(cred, in, f);
+}
+
+void vfs_invalidate_attr(struct vinode *in, uint32_t mask)
+{
+	in->inval_mask |= mask;
+}
+
+/* fuse_invalidate_atime: after READ and READDIR, unless read-only. */
+void vfs_invalidate_atime(struct vinode *in)
+{
+	if (!(in->m->mountflags & MS_RDONLY))
+		in->inval_mask |= STATX_ATIME;
 }
 
 void vfs_stat_out(struct vinode *in, struct fdp_stat_out *out)
@@ -546,11 +615,10 @@ int vfs_setattr(const struct emu_cred *cred, struct vinode *in,
 		return r;
 	if (!attr_valid(&out.attr) || ((out.attr.mode ^ in->attr.mode) &
 					S_IFMT)) {
-		in->attr_expire = 0;
+		vfs_invalidate_attr(in, STATX_BASIC_STATS);
 		return -EIO;
 	}
-	in->attr = out.attr;
-	in->attr_expire = vfs_expiry(out.attr_valid, out.attr_valid_nsec);
+	vfs_attr_set(in, &out.attr, out.attr_valid, out.attr_valid_nsec);
 	return 0;
 }
 
@@ -580,20 +648,78 @@ struct vmount *vfs_find_mount(const char *path, size_t *prefix)
 	return best;
 }
 
-/* FUSE_LOOKUP of @name in @dir, through the dentry cache
- * (fuse_lookup_name, fuse_dentry_revalidate). */
+static int lookup_request(const struct emu_cred *cred, struct vinode *dir,
+			  const char *name, size_t len,
+			  struct fuse_entry_out *e)
+{
+	char nbuf[NAME_MAX + 1];
+	struct fdk_req req;
+
+	memcpy(nbuf, name, len);
+	nbuf[len] = '\0';
+	memset(e, 0, sizeof(*e));
+	vfs_req_init(&req, FUSE_LOOKUP, dir->nodeid);
+	vfs_in(&req, nbuf, len + 1);
+	vfs_out(&req, e, sizeof(*e));
+	return vfs_request(dir->m, cred, &req);
+}
+
+/*
+ * fuse_dentry_revalidate of the expired entry (@dir, @name) of @in: LOOKUP
+ * again.  The same inode (nodeid, generation, type) keeps the entry with
+ * fresh attributes and timeouts; anything else makes it invalid (false)
+ * and the caller looks the name up afresh, as the VFS does after
+ * d_invalidate.
+ */
+static bool revalidate(const struct emu_cred *cred, struct vinode *dir,
+		       const char *name, size_t len, struct vinode *in)
+{
+	struct vmount *m = dir->m;
+	struct fuse_entry_out e;
+	struct vdentry *d;
+	int r;
+
+	vinode_get(in);
+	r = lookup_request(cred, dir, name, len, &e);
+	if (!r && !e.nodeid)
+		r = -ENOENT;
+	if (!r && e.nodeid != in->nodeid) {
+		fdk_queue_forget(&m->fc, e.nodeid, 1);
+		r = -ESTALE;
+	}
+	if (!r && !in->forgotten)
+		in->nlookup++;
+	if (!r && (in->forgotten || !attr_valid(&e.attr) ||
+		   in->generation != e.generation ||
+		   ((in->attr.mode ^ e.attr.mode) & S_IFMT)))
+		r = -ESTALE;
+	if (!r) {
+		vfs_attr_set(in, &e.attr, e.attr_valid, e.attr_valid_nsec);
+		d = dentry_find(m, dir, name, len);
+		if (d && d->inode == in)
+			d->expire = vfs_expiry(e.entry_valid,
+					       e.entry_valid_nsec);
+	}
+	vinode_put(in);
+	return !r;
+}
+
+/*
+ * FUSE_LOOKUP of @name in @dir, through the dentry cache (lookup_fast
+ * with fuse_dentry_revalidate, then fuse_lookup).  Returns a reference.
+ */
 int vfs_lookup(const struct emu_cred *cred, struct vinode *dir,
 	       const char *name, size_t len, struct vinode **out)
 {
 	struct vmount *m = dir->m;
 	struct vdentry *d = dentry_find(m, dir, name, len);
 	struct fuse_entry_out e;
-	struct fdk_req req;
-	char nbuf[NAME_MAX + 1];
 	struct vinode *in;
 	int r;
 
 	*out = NULL;
+	if (len > NAME_MAX)
+		return -ENAMETOOLONG;
 	if (d && !expired(d->expire)) {
 		if (!d->inode)
 			return -ENOENT;
@@ -601,36 +727,44 @@ int vfs_lookup(const struct emu_cred *cred, struct vinode *dir,
 		*out = d->inode;
 		return 0;
 	}
-	if (len > NAME_MAX)
-		return -ENAMETOOLONG;
-	memcpy(nbuf, name, len);
-	nbuf[len] = '\0';
-	memset(&e, 0, sizeof(e));
-	vfs_req_init(&req, FUSE_LOOKUP, dir->nodeid);
-	vfs_in(&req, nbuf, len + 1);
-	vfs_out(&req, &e, sizeof(e));
-	r = vfs_request(m, cred, &req);
-	if (r == -ENOENT) {
-		dentry_drop(m, dir, name, len);
-		return r;
+	if (d && d->inode && revalidate(cred, dir, name, len, d->inode)) {
+		d = dentry_find(m, dir, name, len);
+		if (d && d->inode) {
+			vinode_get(d->inode);
+			*out = d->inode;
+			return 0;
+		}
+	}
+	dentry_drop(m, dir, name, len);
+	r = lookup_request(cred, dir, name, len, &e);
+	if (r == -ENOENT || (!r && !e.nodeid)) {
+		/* Negative: cached for the entry timeout of a nodeid 0
+		 * reply, not at all for ENOENT. */
+		if (!r)
+			dentry_set(m, dir, name, len, NULL,
+				   vfs_expiry(e.entry_valid,
+					      e.entry_valid_nsec));
+		return -ENOENT;
 	}
 	if (r < 0)
 		return r;
-	if (!e.nodeid) {
-		dentry_set(m, dir, name, len, NULL,
-			   vfs_expiry(e.entry_valid, e.entry_valid_nsec));
-		return -ENOENT;
-	}
-	if (e.nodeid == FUSE_ROOT_ID && e.generation)
-		e.generation = 0;
 	r = vinode_iget(m, &e, &in);
 	if (r < 0) {
 		/* Linux forgets the lookup it could not use. */
 		fdk_queue_forget(&m->fc, e.nodeid, 1);
 		return r;
 	}
-	dentry_set(m, dir, name, len, in,
-		   vfs_expiry(e.entry_valid, e.entry_valid_nsec));
+	if (in == m->root) {
+		/* fuse_lookup: the root has no other name */
+		vinode_put(in);
+		return -EIO;
+	}
+	r = dentry_set(m, dir, name, len, in,
+		       vfs_expiry(e.entry_valid, e.entry_valid_nsec));
+	if (r < 0) {
+		vinode_put(in);
+		return r;
+	}
 	*out = in;
 	return 0;
 }
@@ -653,9 +787,13 @@ int vfs_new_entry(struct vinode *dir, const char *name, size_t len,
 		fdk_queue_forget(&m->fc, e->nodeid, 1);
 		return r;
 	}
-	dentry_set(m, dir, name, len, in,
-		   vfs_expiry(e->entry_valid, e->entry_valid_nsec));
-	dir->attr_expire = 0;	/* fuse_dir_changed */
+	r = dentry_set(m, dir, name, len, in,
+		       vfs_expiry(e->entry_valid, e->entry_valid_nsec));
+	if (r < 0) {
+		vinode_put(in);
+		return r;
+	}
+	vfs_invalidate_attr(dir, STATX_BASIC_STATS);	/* fuse_dir_changed */
 	if (out)
 		*out = in;
 	else
@@ -667,7 +805,36 @@ static void walk_release(struct walk *w)
 {
 	vinode_put(w->dir);
 	vinode_put(w->inode);
-	w->dir = w->inode = NULL;
+	vinode_put(w->ndir);
+	w->dir = w->inode = w->ndir = NULL;
+}
+
+/* d_path of where a walk ended: by the name it took last, which for a
+ * file with several links is not any other of its names. */
+int vfs_walk_path(struct walk *w, char *buf, size_t size)
+{
+	struct vinode *dir = NULL;
+	size_t n;
+	int r;
+
+	if (w->dir && w->last_type == WALK_LAST_NORM)
+		dir = w->dir;
+	else if (w->inode && !S_ISDIR(w->inode->attr.mode))
+		dir = w->ndir;
+	if (!dir)
+		return w->inode ? vfs_inode_path(w->inode, buf, size) :
+				  -ENOENT;
+	r = vfs_inode_path(dir, buf, size);
+	if (r < 0)
+		return r;
+	n = strlen(buf);
+	if (n == 1)
+		n = 0;		/* "/" */
+	if (n + 1 + w->lastlen >= size)
+		return -ENAMETOOLONG;
+	buf[n] = '/';
+	memcpy(buf + n + 1, w->last, w->lastlen + 1);
+	return 0;
 }
 
 void vfs_walk_done(struct walk *w)
@@ -690,82 +857,119 @@ int vfs_readlink(const struct emu_cred *cred, struct vinode *in, char *buf,
 	req.out_argvar = true;
 	vfs_out(&req, buf, size - 1);
 	r = vfs_request(in->m, cred, &req);
+	vfs_invalidate_atime(in);	/* fuse_readlink_folio */
 	if (r < 0)
 		return r;
 	buf[req.out_args[0].size] = '\0';
 	return req.out_args[0].size;
 }
 
-/* Compose "@a/@b" into w->path (a fresh walk target). */
-static int walk_restart(struct walk *w, const char *a, size_t alen,
-			const char *b)
+/*
+ * The rest of a walk after a symlink or a step out of a mount: "@a/@b",
+ * or @a alone when @b is empty (@a of @alen bytes; @b may point into
+ * w->buf), becomes w->buf.
+ */
+static int walk_rest(struct walk *w, const char *a, size_t alen,
+		     const char *b)
 {
-	char *p = malloc(FUSEDEV_PATH_MAX * 2);
-	size_t blen = strlen(b);
+	size_t blen = strlen(b), sep = blen ? 1 : 0;
+	char *p;
 
+	if (alen + sep + blen + 1 > FUSEDEV_PATH_MAX)
+		return -ENAMETOOLONG;
+	p = malloc(alen + sep + blen + 1);
 	if (!p)
 		return -ENOMEM;
-	if (alen + 1 + blen + 1 > FUSEDEV_PATH_MAX) {
-		free(p);
-		return -ENAMETOOLONG;
-	}
 	memcpy(p, a, alen);
 	p[alen] = '/';
-	memcpy(p + alen + 1, b, blen + 1);
+	memcpy(p + alen + sep, b, blen + 1);
 	free(w->buf);
 	w->buf = p;
 	return 0;
 }
 
 /*
- * path_lookupat: walk absolute @path.  With WALK_PARENT, stop at the last
- * component: w->dir is its directory, w->last its name, w->inode the
- * entry if it exists.  Otherwise w->inode is the result.  Returns 0,
- * -errno, or FDP_EXTERNAL with w->ext the path to use on the real file
- * system.
+ * Start an absolute walk of w->buf: at the root of the mount that holds
+ * it, or FDP_EXTERNAL when none does.  *@p is where the walk goes on.
  */
-int vfs_walk(const struct emu_cred *cred, const char *path, unsigned int flags,
-	     struct walk *w)
+static int walk_start_abs(const struct emu_cred *cred, struct walk *w,
+			  const char **p)
 {
-	int links = 0;
-	const char *p;
 	size_t prefix = 0;
-	char cur[FUSEDEV_PATH_MAX];
-	size_t curlen;
 	struct vmount *m;
 	int r;
+
+	walk_release(w);
+	m = vfs_find_mount(w->buf, &prefix);
+	if (!m) {
+		snprintf(w->ext, sizeof(w->ext), "%s", w->buf);
+		return FDP_EXTERNAL;
+	}
+	r = vfs_allowed(m, cred);
+	if (!r)
+		r = fdk_conn_error(&m->fc);
+	if (r < 0)
+		return r;
+	w->m = m;
+	w->inode = m->root;
+	vinode_get(w->inode);
+	*p = w->buf + prefix;
+	return 0;
+}
+
+/*
+ * path_lookupat / filename_parentat: walk @path from @base (an inode the
+ * caller holds: a dirfd's or the cwd's) or, when @base is NULL or @path
+ * absolute, from the mount that holds it.  "." stays, ".." goes to the
+ * directory's parent (d_parent), or out of the mount at its root, as
+ * follow_dotdot does; symlinks are followed from the directory that holds
+ * them.  Nothing is done to the text of the path.
+ *
+ * With WALK_PARENT the last component is not walked: w->dir is its
+ * directory, w->last its name, w->inode the entry if it exists; a last
+ * component that is no name ("." or ".." or the mount's root itself) is
+ * told by w->last_type, as LAST_DOT, LAST_DOTDOT, LAST_ROOT are.
+ * Otherwise w->inode is the result.  Returns 0, -errno, or FDP_EXTERNAL
+ * with w->ext the path to use on the real file system.
+ */
+int vfs_walk(const struct emu_cred *cred, struct vinode *base,
+	     const char *path, unsigned int flags, struct walk *w)
+{
+	int links = 0, r;
+	const char *p;
 
 	memset(w, 0, sizeof(*w));
 	if (strnlen(path, FUSEDEV_PATH_MAX) >= FUSEDEV_PATH_MAX)
 		return -ENAMETOOLONG;
-again:
-	walk_release(w);
-	m = vfs_find_mount(path, &prefix);
-	if (!m) {
-		snprintf(w->ext, sizeof(w->ext), "%s", path);
-		return FDP_EXTERNAL;
+	/* An empty path names @base itself, for the port's by-fd calls
+	 * (AT_EMPTY_PATH); anything else with nothing to walk is ENOENT. */
+	if (!*path && (!base || (flags & WALK_PARENT)))
+		return -ENOENT;
+	w->buf = strdup(path);
+	if (!w->buf)
+		return -ENOMEM;
+	if (!base || path[0] == '/') {
+		r = walk_start_abs(cred, w, &p);
+		if (r)
+			return r;
+	} else {
+		w->m = base->m;
+		r = vfs_allowed(w->m, cred);
+		if (!r)
+			r = fdk_conn_error(&w->m->fc);
+		if (r < 0)
+			return r;
+		w->inode = base;
+		vinode_get(base);
+		p = w->buf;
 	}
-	w->m = m;
-	r = vfs_allowed(m, cred);
-	if (r < 0)
-		return r;
-	r = fdk_conn_error(&m->fc);
-	if (r < 0)
-		return r;
-	memcpy(cur, m->path, m->pathlen);
-	curlen = m->pathlen;
-	if (curlen == 1)
-		curlen = 0;
-	cur[curlen] = '\0';
-	w->inode = m->root;
-	vinode_get(w->inode);
-	p = path + prefix;
 
 	for (;;) {
+		struct vmount *m = w->m;
 		const char *name, *rest;
+		struct vinode *next;
 		size_t len;
 		bool last;
-		struct vinode *next;
 
 		while (*p == '/')
 			p++;
@@ -784,17 +988,53 @@ again:
 			return -ENAMETOOLONG;
 		if (!S_ISDIR(w->inode->attr.mode))
 			return -ENOTDIR;
-		if (last && (flags & WALK_PARENT) &&
-		    !(len == 1 && name[0] == '.') &&
-		    !(len == 2 && name[0] == '.' && name[1] == '.')) {
+		/* may_lookup, for every component */
+		r = vfs_permission(cred, w->inode, 1);
+		if (r < 0)
+			return r;
+		vinode_put(w->ndir);
+		w->ndir = NULL;
+		if (len == 1 && name[0] == '.') {
+			if (last && (flags & WALK_PARENT)) {
+				w->last_type = WALK_LAST_DOT;
+				goto parent_dot;
+			}
+			continue;
+		}
+		if (len == 2 && name[0] == '.' && name[1] == '.') {
+			if (last && (flags & WALK_PARENT)) {
+				w->last_type = WALK_LAST_DOTDOT;
+				goto parent_dot;
+			}
+			if (w->inode == m->root) {
+				/* follow_dotdot: out of the mount, to its
+				 * mountpoint's parent */
+				const char *slash = memrchr(m->path, '/',
+							    m->pathlen);
+				size_t n = slash ? slash - m->path : 0;
+
+				r = walk_rest(w, n ? m->path : "/", n ? n : 1,
+					      rest);
+				if (!r)
+					r = walk_start_abs(cred, w, &p);
+				if (r)
+					return r;
+				continue;
+			}
+			next = w->inode->parent;
+			if (!next)
+				return -ENOENT;
+			vinode_get(next);
+			vinode_put(w->inode);
+			w->inode = next;
+			continue;
+		}
+		if (last && (flags & WALK_PARENT)) {
 			w->dir = w->inode;
 			w->inode = NULL;
 			memcpy(w->last, name, len);
 			w->last[len] = '\0';
 			w->lastlen = len;
-			r = vfs_permission(cred, w->dir, 1);
-			if (r < 0)
-				return r;
 			r = vfs_lookup(cred, w->dir, name, len, &w->inode);
 			if (r == -ENOENT)
 				return 0;
@@ -803,99 +1043,66 @@ again:
 			if (!(flags & WALK_FOLLOW) ||
 			    !S_ISLNK(w->inode->attr.mode))
 				return 0;
-			/* Follow a final symlink (open O_CREAT): the walk
-			 * goes on from its target. */
-		} else if (len == 1 && name[0] == '.') {
-			continue;
-		} else if (len == 2 && name[0] == '.' && name[1] == '.') {
-			char *slash;
-
-			/* Up: textual, over the directories we came by. */
-			if (curlen <= m->pathlen || w->inode == m->root) {
-				/* Above the mount's root: start again at the
-				 * mountpoint's parent. */
-				slash = memrchr(m->path, '/', m->pathlen);
-				len = slash && slash != m->path ?
-				      (size_t)(slash - m->path) : 0;
-				r = walk_restart(w, m->path, len, rest);
-				if (r < 0)
-					return r;
-				path = w->buf;
-				goto again;
-			}
-			slash = memrchr(cur, '/', curlen);
-			curlen = slash - cur;
-			cur[curlen] = '\0';
-			r = walk_restart(w, cur, curlen, rest);
-			if (r < 0)
-				return r;
-			path = w->buf;
-			goto again;
+			/* O_CREAT follows a final symlink: the walk goes
+			 * on from its target. */
+			next = w->inode;
+			w->inode = w->dir;
+			w->dir = NULL;
 		} else {
-			r = vfs_permission(cred, w->inode, 1);
-			if (r < 0)
-				return r;
 			r = vfs_lookup(cred, w->inode, name, len, &next);
 			if (r < 0)
 				return r;
-			if (last && !(flags & WALK_FOLLOW) && !w->trailing_slash) {
-				vinode_put(w->inode);
+			if (!S_ISLNK(next->attr.mode) ||
+			    (last && !(flags & WALK_FOLLOW) &&
+			     !w->trailing_slash)) {
+				w->ndir = w->inode;	/* the name taken */
+				memcpy(w->last, name, len);
+				w->last[len] = '\0';
+				w->lastlen = len;
 				w->inode = next;
-				break;
-			}
-			if (!S_ISLNK(next->attr.mode)) {
-				vinode_put(w->inode);
-				w->inode = next;
-				if (curlen + 1 + len >= FUSEDEV_PATH_MAX)
-					return -ENAMETOOLONG;
-				cur[curlen++] = '/';
-				memcpy(cur + curlen, name, len);
-				curlen += len;
-				cur[curlen] = '\0';
 				continue;
 			}
-			vinode_put(w->inode);
-			w->inode = next;
 		}
 
-		/* w->inode is a symlink to follow. */
+		/* @next is a symlink in w->inode to follow. */
 		{
-			char target[FUSEDEV_PATH_MAX];
-			char *np;
+			char *target = malloc(FUSEDEV_PATH_MAX);
 
-			if (++links > 40)
-				return -ELOOP;
-			r = vfs_readlink(cred, w->inode, target,
-					 sizeof(target));
+			r = -ENOMEM;
+			if (target && ++links > 40)
+				r = -ELOOP;
+			else if (target)
+				r = vfs_readlink(cred, next, target,
+						 FUSEDEV_PATH_MAX);
+			vinode_put(next);
+			if (r == 0)
+				r = -ENOENT;
+			if (r > 0)
+				r = walk_rest(w, target, r,
+					      w->trailing_slash ? "/" : rest);
+			free(target);
 			if (r < 0)
 				return r;
-			if (!r)
-				return -ENOENT;
-			np = malloc(FUSEDEV_PATH_MAX * 2);
-			if (!np)
-				return -ENOMEM;
-			r = snprintf(np, FUSEDEV_PATH_MAX, "%s%s%s%s%s",
-				     target[0] == '/' ? "" : cur,
-				     target[0] == '/' ? "" : "/", target,
-				     *rest ? "/" : "", rest);
-			if (r >= FUSEDEV_PATH_MAX) {
-				free(np);
-				return -ENAMETOOLONG;
+			p = w->buf;
+			if (*p == '/') {
+				r = walk_start_abs(cred, w, &p);
+				if (r)
+					return r;
 			}
-			if (last && !*rest && w->trailing_slash)
-				strcat(np, "/");
-			free(w->buf);
-			w->buf = np;
-			path = np;
-			goto again;
 		}
 	}
 	if (flags & WALK_PARENT) {
-		/* "/", ".", ".." as the last component: no parent name. */
-		return -EBUSY;
+		/* The path named the root of the walk's mount. */
+		w->last_type = WALK_LAST_ROOT;
+		return 0;
 	}
 	if (w->trailing_slash && !S_ISDIR(w->inode->attr.mode))
 		return -ENOTDIR;
+	return 0;
+
+parent_dot:
+	w->dir = w->inode;
+	w->inode = NULL;
 	return 0;
 }
 
@@ -1174,7 +1381,9 @@ int vfs_mount(const struct emu_cred *cred, struct emu_dev *dev,
 		return -ENOMEM;
 	}
 	r = parse_mount_data(m, data);
-	if (r < 0 || !S_ISDIR(m->rootmode)) {
+	root.attr.mode = m->rootmode;
+	if (r < 0 || !attr_valid(&root.attr)) {
+		/* fuse_parse_param: any file type may be the root */
 		vmount_free(m);
 		return r < 0 ? r : -EINVAL;
 	}
@@ -1185,8 +1394,7 @@ int vfs_mount(const struct emu_cred *cred, struct emu_dev *dev,
 	/* fuse_get_root_inode: nodeid 1, counted once. */
 	root.nodeid = FUSE_ROOT_ID;
 	root.attr.ino = FUSE_ROOT_ID;
-	root.attr.mode = m->rootmode;
-	root.attr.nlink = 2;
+	root.attr.nlink = S_ISDIR(m->rootmode) ? 2 : 1;
 	r = vinode_iget(m, &root, &m->root);
 	if (r < 0) {
 		vmount_free(m);
@@ -1204,8 +1412,18 @@ int vfs_mount(const struct emu_cred *cred, struct emu_dev *dev,
 
 static void forget_all(struct vmount *m)
 {
+	struct vinode *in;
 	size_t k;
 
+	/* Every inode goes: the references children hold on their parents
+	 * first, so that what is left counts only dentries and files. */
+	for (k = 0; k < m->itab_size; k++) {
+		for (in = m->itab[k]; in; in = in->hnext) {
+			if (in->parent)
+				in->parent->refs--;
+			in->parent = NULL;
+		}
+	}
 	for (k = 0; k < m->dtab_size; k++) {
 		while (m->dtab[k]) {
 			struct vdentry *d = m->dtab[k];
@@ -1224,8 +1442,7 @@ static void forget_all(struct vmount *m)
 		m->root->refs--;	/* the mount's own reference */
 	for (k = 0; k < m->itab_size; k++) {
 		while (m->itab[k]) {
-			struct vinode *in = m->itab[k];
-
+			in = m->itab[k];
 			m->itab[k] = in->hnext;
 			m->icount--;
 			fdk_queue_forget(&m->fc, in->nodeid, in->nlookup);

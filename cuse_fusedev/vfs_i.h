@@ -4,16 +4,27 @@
 #define CUSE_FUSEDEV_VFS_I_H
 
 #include <limits.h>
+#include <linux/stat.h>
 
 #include "emu.h"
 
 #define WALK_FOLLOW	(1u << 0)	/* follow a final symlink */
 #define WALK_PARENT	(1u << 1)	/* stop at the last component */
 
+/* What the last component of a WALK_PARENT walk is (namei's LAST_*). */
+enum {
+	WALK_LAST_NORM,			/* a name: w->last */
+	WALK_LAST_DOT,			/* ".": w->dir is the directory */
+	WALK_LAST_DOTDOT,		/* "..": w->dir is the directory */
+	WALK_LAST_ROOT,			/* the mount's root itself */
+};
+
 struct walk {
 	struct vmount *m;
 	struct vinode *dir;		/* WALK_PARENT: the last's directory */
 	struct vinode *inode;		/* the result, or NULL */
+	int last_type;			/* WALK_PARENT: WALK_LAST_* */
+	struct vinode *ndir;		/* else: the last name's directory */
 	char last[NAME_MAX + 1];
 	size_t lastlen;
 	bool trailing_slash;
@@ -21,10 +32,17 @@ struct walk {
 	char ext[FUSEDEV_PATH_MAX];	/* FDP_EXTERNAL */
 };
 
+/* fuse_update_attributes: what the VFS itself needs (no atime). */
+#define VFS_ATTR_INTERNAL	(STATX_BASIC_STATS & ~STATX_ATIME)
+/* FUSE_STATX_MODSIZE: what a write changes. */
+#define VFS_ATTR_MODSIZE	(STATX_MTIME | STATX_CTIME | STATX_BLOCKS | \
+				 STATX_SIZE)
+
 uint64_t vfs_expiry(uint64_t sec, uint32_t nsec);
-int vfs_walk(const struct emu_cred *cred, const char *path,
-	     unsigned int flags, struct walk *w);
+int vfs_walk(const struct emu_cred *cred, struct vinode *base,
+	     const char *path, unsigned int flags, struct walk *w);
 void vfs_walk_done(struct walk *w);
+int vfs_walk_path(struct walk *w, char *buf, size_t size);
 struct vmount *vfs_find_mount(const char *path, size_t *prefix);
 
 struct vinode *vinode_find(struct vmount *m, uint64_t nodeid);
@@ -34,8 +52,9 @@ struct vdentry *dentry_find(struct vmount *m, struct vinode *dir,
 			    const char *name, size_t len);
 void dentry_drop(struct vmount *m, struct vinode *dir, const char *name,
 		 size_t len);
-void dentry_set(struct vmount *m, struct vinode *dir, const char *name,
-		size_t len, struct vinode *inode, uint64_t expire);
+int dentry_set(struct vmount *m, struct vinode *dir, const char *name,
+	       size_t len, struct vinode *inode, uint64_t expire);
+bool vinode_is_ancestor(const struct vinode *a, const struct vinode *b);
 
 void vfs_req_init(struct fdk_req *req, uint32_t opcode, uint64_t nodeid);
 void vfs_in(struct fdk_req *req, const void *p, size_t size);
@@ -48,7 +67,11 @@ int vfs_permission(const struct emu_cred *cred, struct vinode *in, int mask);
 int vfs_getattr(const struct emu_cred *cred, struct vinode *in,
 		struct vfile *f);
 int vfs_fresh_attr(const struct emu_cred *cred, struct vinode *in,
-		   struct vfile *f);
+		   struct vfile *f, uint32_t mask);
+void vfs_attr_set(struct vinode *in, const struct fuse_attr *a,
+		  uint64_t sec, uint32_t nsec);
+void vfs_invalidate_attr(struct vinode *in, uint32_t mask);
+void vfs_invalidate_atime(struct vinode *in);
 int vfs_setattr(const struct emu_cred *cred, struct vinode *in,
 		struct vfile *f, struct fuse_setattr_in *arg);
 void vfs_stat_out(struct vinode *in, struct fdp_stat_out *out);

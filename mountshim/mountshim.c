@@ -479,11 +479,12 @@ static bool has_dotdot(const char *path)
 	return false;
 }
 
-/* The directory a relative path starts from, into @buf (PATH_MAX).
- * 1: @path from @dirfd cannot reach an emulated mount. */
+/*
+ * The real directory a relative path starts from, into @buf (PATH_MAX).
+ * 1: @path from @dirfd cannot reach an emulated mount.
+ */
 static int route_base(int dirfd, const char *path, char *buf)
 {
-	struct shim_fdinfo fi = { .path = buf };
 	struct anc_snap *s;
 	struct stat st;
 	char link[64];
@@ -491,9 +492,7 @@ static int route_base(int dirfd, const char *path, char *buf)
 	int i;
 
 	if (dirfd == AT_FDCWD)
-		return shim_cwd(buf, FUSEDEV_PATH_MAX);
-	if (shim_fd_lookup(dirfd, &fi))
-		return 0;
+		return REAL(getcwd)(buf, FUSEDEV_PATH_MAX) ? 0 : -errno;
 	if (!has_dotdot(path) && (s = anc_get()) &&
 	    REAL(fstat)(dirfd, &st) == 0) {
 		for (i = 0; i < s->n; i++)
@@ -521,11 +520,26 @@ int shim_route(struct shim_route *rt, int dirfd, const char *path)
 
 	rt->dirfd = dirfd;
 	rt->path = path;
+	rt->base = 0;
 	if (!path || !*path || !shim_have_mounts())
 		return 0;
-	if (path[0] == '/') {
-		src = path;
-	} else {
+	if (path[0] != '/') {
+		struct shim_fdinfo fi = { 0 };
+
+		/* From an emulated directory: the emulator walks it from
+		 * there, as the kernel walks from a dentry. */
+		if (dirfd == AT_FDCWD)
+			rt->base = shim_cwd_key();
+		else if (shim_fd_lookup(dirfd, &fi))
+			rt->base = fi.open_key;
+		errno = e;
+		if (rt->base) {
+			plen = strlen(path);
+			if (plen >= sizeof(rt->abs))
+				return -ENAMETOOLONG;
+			memcpy(rt->abs, path, plen + 1);
+			return 1;
+		}
 		if (route_base(dirfd, path, base) != 0) {
 			errno = e;
 			return 0;
@@ -540,6 +554,8 @@ int shim_route(struct shim_route *rt, int dirfd, const char *path)
 		rt->ext[blen] = '/';
 		memcpy(rt->ext + blen + 1, path, plen + 1);
 		src = rt->ext;
+	} else {
+		src = path;
 	}
 	errno = e;
 
@@ -547,13 +563,12 @@ int shim_route(struct shim_route *rt, int dirfd, const char *path)
 		if (strlen(src) >= sizeof(rt->abs))
 			return -ENAMETOOLONG;
 		strcpy(rt->abs, src);
-		rt->mnt_id = id;
-		rt->mnt_len = 1;
 		return 1;
 	}
 	/*
-	 * Lexical walk up to the first mountpoint; what follows it is the
-	 * emulator's to walk (symlinks and ".." included).
+	 * Lexical walk of the real file system's part, up to the first
+	 * mountpoint; what follows it is the emulator's to walk (symlinks
+	 * and ".." included), untouched.
 	 */
 	p = src;
 	for (;;) {
@@ -588,8 +603,6 @@ int shim_route(struct shim_route *rt, int dirfd, const char *path)
 			if (nlen + rest >= sizeof(rt->abs))
 				return -ENAMETOOLONG;
 			memcpy(rt->abs + nlen, p, rest + 1);
-			rt->mnt_id = id;
-			rt->mnt_len = nlen;
 			return 1;
 		}
 	}
@@ -909,9 +922,11 @@ static void atfork_child(void)
 	shim_daemon_atfork();
 }
 
-/* Close every shim socket inherited by a fork child. */
+/* Close every shim socket inherited by a fork child; the cwd's fd is
+ * the child's as much as the parent's. */
 void shim_internal_close_all(void)
 {
+	int keep = shim_cwd_fd();
 	unsigned int w, b;
 
 	for (w = 0; w < ARRAY_SIZE(internal_bits); w++) {
@@ -920,9 +935,11 @@ void shim_internal_close_all(void)
 		for (b = 0; bits && b < LBITS; b++) {
 			if (!(bits & (1ul << b)))
 				continue;
-			REAL(close)(w * LBITS + b);
 			bits &= ~(1ul << b);
+			if ((int)(w * LBITS + b) == keep)
+				continue;
+			REAL(close)(w * LBITS + b);
+			internal_bits[w] &= ~(1ul << b);
 		}
-		internal_bits[w] = 0;
 	}
 }

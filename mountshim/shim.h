@@ -232,17 +232,18 @@ int shim_open_device(int flags);
 struct shim_route {
 	int dirfd;			/* what REAL gets ... */
 	const char *path;		/* ... when the real fs serves it */
-	uint64_t mnt_id;		/* emulated: the outermost mount */
-	size_t mnt_len;			/* strlen of its mountpoint */
+	uint64_t base;			/* emulated: 0, or the open file a
+					 * relative rt->abs starts at */
 	char abs[FUSEDEV_PATH_MAX];	/* emulated: path for the emulator */
 	char ext[FUSEDEV_PATH_MAX];	/* FDP_EXTERNAL: path to redo */
 };
 
 /*
- * Where does @path (relative to @dirfd) live?  1: under an emulated mount,
- * rt->abs is the absolute path to send (the prefix up to the mountpoint
- * normalized lexically, the rest as given).  0: the real file system
- * serves it with rt->dirfd, rt->path.  Never changes errno.
+ * Where does @path (relative to @dirfd) live?  1: under an emulated mount:
+ * rt->abs is the path to send, relative to rt->base (an emulated dirfd's
+ * or cwd's open file) as given, or absolute (the real part up to the
+ * mountpoint normalized lexically, the rest as given).  0: the real file
+ * system serves it with rt->dirfd, rt->path.  Never changes errno.
  */
 int shim_route(struct shim_route *rt, int dirfd, const char *path);
 /* After FDP_EXTERNAL: route rt->ext instead (1/0 as above, -ELOOP). */
@@ -316,6 +317,11 @@ void shim_unlock(pthread_mutex_t *m, const sigset_t *old);
  */
 /* Copy the cwd the shim answers for into @buf: 0, or -errno. */
 int shim_cwd(char *buf, size_t size);
+/* The open file of the emulated cwd (relative paths start there), or 0
+ * when the cwd is the kernel's. */
+uint64_t shim_cwd_key(void);
+/* The cwd's own fd, which a fork child keeps; -1 if none. */
+int shim_cwd_fd(void);
 void shim_cwd_init(void);
 void shim_cwd_atfork(void);
 /*
@@ -374,6 +380,9 @@ long shim_op_path(struct shim_route *rt, uint32_t op, const char *path2,
 		  uint32_t flags, uint32_t mode, uint64_t arg,
 		  const void *extra, size_t extralen, void *out, size_t outsz,
 		  size_t *outlen);
+/* RENAME, LINK: @ra's path, @rb's as path2 (each with its base). */
+long shim_op_path2(struct shim_route *ra, struct shim_route *rb,
+		   uint32_t op, uint32_t flags);
 /* By-open-file op: fdp_file_in [+ data]; reply into @out. */
 long shim_op_file(uint32_t op, uint64_t open_key, int64_t offset,
 		  uint64_t size, uint32_t flags, uint32_t whence,

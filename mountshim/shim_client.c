@@ -1512,6 +1512,10 @@ static int route2(struct shim_route *a, int d1, const char *p1,
 {
 	int ra = shim_route(a, d1, p1), rb = shim_route(b, d2, p2);
 
+	if (ra != rb && shim_have_mounts() &&
+	    ((shim_opaque(p1) && !*p1) || (shim_opaque(p2) && !*p2)))
+		return -ENOENT;		/* before EXDEV, as getname */
+
 	if (ra < 0)
 		return ra;
 	if (rb < 0)
@@ -1540,16 +1544,14 @@ SHIM_EXPORT int rename(const char *oldp, const char *newp)
 {
 	SHIM_PATH2CALL(int, AT_FDCWD, oldp, AT_FDCWD, newp,
 		       REAL(rename)(ra.path, rb.path),
-		       shim_op_path(&ra, FDP_OP_RENAME, rb.abs, 0, 0, 0, NULL,
-				    0, NULL, 0, NULL));
+		       shim_op_path2(&ra, &rb, FDP_OP_RENAME, 0));
 }
 
 SHIM_EXPORT int renameat(int d1, const char *oldp, int d2, const char *newp)
 {
 	SHIM_PATH2CALL(int, d1, oldp, d2, newp,
 		       REAL(renameat)(ra.dirfd, ra.path, rb.dirfd, rb.path),
-		       shim_op_path(&ra, FDP_OP_RENAME, rb.abs, 0, 0, 0, NULL,
-				    0, NULL, 0, NULL));
+		       shim_op_path2(&ra, &rb, FDP_OP_RENAME, 0));
 }
 
 SHIM_EXPORT int renameat2(int d1, const char *oldp, int d2, const char *newp,
@@ -1558,16 +1560,14 @@ SHIM_EXPORT int renameat2(int d1, const char *oldp, int d2, const char *newp,
 	SHIM_PATH2CALL(int, d1, oldp, d2, newp,
 		       REAL(renameat2)(ra.dirfd, ra.path, rb.dirfd, rb.path,
 				       flags),
-		       shim_op_path(&ra, FDP_OP_RENAME, rb.abs, flags, 0, 0,
-				    NULL, 0, NULL, 0, NULL));
+		       shim_op_path2(&ra, &rb, FDP_OP_RENAME, flags));
 }
 
 SHIM_EXPORT int link(const char *oldp, const char *newp)
 {
 	SHIM_PATH2CALL(int, AT_FDCWD, oldp, AT_FDCWD, newp,
 		       REAL(link)(ra.path, rb.path),
-		       shim_op_path(&ra, FDP_OP_LINK, rb.abs, 0, 0, 0, NULL,
-				    0, NULL, 0, NULL));
+		       shim_op_path2(&ra, &rb, FDP_OP_LINK, 0));
 }
 
 SHIM_EXPORT int linkat(int d1, const char *oldp, int d2, const char *newp,
@@ -1582,17 +1582,27 @@ SHIM_EXPORT int linkat(int d1, const char *oldp, int d2, const char *newp,
 			return -1;
 		}
 		/* AT_EMPTY_PATH: link the file the emulated fd names */
-		if (fd_route(&fr, d1))
-			return linkat(AT_FDCWD, fr.abs, d2, newp, 0);
+		if (fd_route(&fr, d1)) {
+			struct shim_route rb;
+			int e = errno;
+			long r = shim_route(&rb, d2, newp);
+
+			if (r > 0)
+				r = shim_op_path2(&fr, &rb, FDP_OP_LINK, 0);
+			else if (r == 0)
+				r = -EXDEV;
+			if (r == SHIM_EXTERNAL)
+				r = -EXDEV;
+			return shim_result(r, e);
+		}
 		if (d1 != AT_FDCWD && REAL(fcntl)(d1, F_GETFD) < 0)
 			return -1;	/* EBADF, before the new path */
 	}
 	SHIM_PATH2CALL(int, d1, oldp, d2, newp,
 		       REAL(linkat)(ra.dirfd, ra.path, rb.dirfd, rb.path,
 				    flags),
-		       shim_op_path(&ra, FDP_OP_LINK, rb.abs,
-				    flags & AT_SYMLINK_FOLLOW, 0, 0, NULL, 0,
-				    NULL, 0, NULL));
+		       shim_op_path2(&ra, &rb, FDP_OP_LINK,
+				     flags & AT_SYMLINK_FOLLOW));
 }
 
 static long emu_symlink(struct shim_route *rt, const char *target)
@@ -1950,19 +1960,20 @@ static long emu_removexattr(struct shim_route *rt, const char *name,
 }
 
 /*
- * An emulated fd's path as a route (the f*xattr calls, AT_EMPTY_PATH):
- * where the emulator finds the file now (a rename since the open is
- * followed), else where it was opened.
+ * An emulated fd as a route (the f*xattr calls, AT_EMPTY_PATH): the empty
+ * path from its own open file, which names the file itself, wherever it
+ * is now, unlinked or not.
  */
 static struct shim_route *fd_route(struct shim_route *rt, int fd)
 {
-	struct shim_fdinfo fi = { .path = rt->abs };
+	struct shim_fdinfo fi = { 0 };
 
 	if (!shim_fd_lookup(fd, &fi))
 		return NULL;
-	shim_op_fpath(fi.open_key, rt->abs);	/* keeps fi.path on error */
-	rt->dirfd = AT_FDCWD;
-	rt->path = rt->abs;
+	rt->base = fi.open_key;
+	rt->abs[0] = '\0';
+	rt->dirfd = fd;
+	rt->path = "";
 	return rt;
 }
 

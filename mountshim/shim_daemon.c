@@ -64,9 +64,11 @@ static bool opt_value(const char *data, const char *key, char *val,
 /*
  * The mount target as the kernel would take it: it must exist and be a
  * directory exactly when the root is (graft_tree's ENOTDIR); canonical
- * into @canon.
+ * into @canon.  @rootmode 0 takes any type (fusermount3 makes the root's
+ * the mountpoint's); *@type gets the mountpoint's.
  */
-static long mount_target(const char *target, mode_t rootmode, char *canon)
+static long mount_target(const char *target, mode_t rootmode, char *canon,
+			 mode_t *type)
 {
 	struct shim_route rt;
 	struct fdp_stat_out o;
@@ -99,8 +101,9 @@ static long mount_target(const char *target, mode_t rootmode, char *canon)
 			return -errno;
 		mode = st.st_mode;
 	}
-	if (S_ISDIR(mode) != S_ISDIR(rootmode))
+	if (rootmode && S_ISDIR(mode) != S_ISDIR(rootmode))
 		return -ENOTDIR;
+	*type = mode & S_IFMT;
 	return 0;
 }
 
@@ -135,7 +138,7 @@ static long emu_mount(const char *source, const char *target,
 {
 	char val[32], canon[PATH_MAX];
 	struct fusedev_whoami who;
-	mode_t rootmode = S_IFDIR;
+	mode_t rootmode = S_IFDIR, type;
 	char *end;
 	long fd, r;
 
@@ -152,7 +155,7 @@ static long emu_mount(const char *source, const char *target,
 		return -EINVAL;
 	if (opt_value(data, "rootmode", val, sizeof(val)))
 		rootmode = strtoul(val, NULL, 8);
-	r = mount_target(target, rootmode, canon);
+	r = mount_target(target, rootmode, canon, &type);
 	if (r < 0)
 		return r;
 	return send_mount(who.key, flags, fstype, source ? source : "", canon,
@@ -883,6 +886,7 @@ static int fm_do_mount(const struct fm_args *a, char *const envp[])
 	char canon[PATH_MAX], data[1024], fstype[96], val[8];
 	struct fusedev_whoami who;
 	struct fm_mount m;
+	mode_t type;
 	const char *source;
 	int commfd, devfd;
 	int32_t status;
@@ -911,7 +915,7 @@ static int fm_do_mount(const struct fm_args *a, char *const envp[])
 		       "'user_allow_other' is set in /etc/fuse.conf");
 		return 1;
 	}
-	r = mount_target(a->mnt, S_IFDIR, canon);
+	r = mount_target(a->mnt, 0, canon, &type);
 	if (r < 0) {
 		fm_err(a, "bad mount point %s: %s", a->mnt, strerror(-r));
 		return 1;
@@ -938,7 +942,7 @@ static int fm_do_mount(const struct fm_args *a, char *const envp[])
 		return 1;
 	}
 	snprintf(data, sizeof(data),
-		 "fd=%d,rootmode=%o,user_id=%u,group_id=%u%s", devfd, S_IFDIR,
+		 "fd=%d,rootmode=%o,user_id=%u,group_id=%u%s", devfd, type,
 		 getuid(), getgid(), m.kopts);
 
 	if (a->sync_init) {

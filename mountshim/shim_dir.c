@@ -18,6 +18,8 @@
  */
 #include "shim.h"
 
+#include <sys/resource.h>
+
 _Static_assert(sizeof(struct dirent) == sizeof(struct dirent64) &&
 	       offsetof(struct dirent, d_name) ==
 	       offsetof(struct dirent64, d_name),
@@ -453,169 +455,35 @@ WRAP_SCANDIRAT(scandirat64, struct dirent64)
 
 /* ---- realpath ----------------------------------------------------------- */
 
-struct rp_state {
-	struct shim_route rt;
-	char cur[FUSEDEV_PATH_MAX];	/* path being resolved */
-	char rest[FUSEDEV_PATH_MAX];	/* components still to walk */
-	char link[FUSEDEV_PATH_MAX];
-	char tmp[2 * FUSEDEV_PATH_MAX];
-};
-
-/* cur = a + "/" + b (either may be empty; neither is in cur). */
-static int rp_compose(struct rp_state *s, const char *a, size_t alen,
-		      const char *b)
-{
-	size_t blen = strlen(b);
-
-	if (alen + 1 + blen >= sizeof(s->cur))
-		return -ENAMETOOLONG;
-	memcpy(s->cur, a, alen);
-	s->cur[alen] = '/';
-	memcpy(s->cur + alen + 1, b, blen + 1);
-	return 0;
-}
-
 /*
- * realpath(3) of @path into @out (PATH_MAX): below an emulated mountpoint
- * each component is looked up with FDP_OP_STAT (no follow) and symlinks
- * are read and spliced in; the real file system's part is REAL(realpath).
+ * realpath(3) of @path into @out (PATH_MAX): the emulator walks what lies
+ * under a mountpoint and answers with the path that names the result
+ * (FDP_OP_REALPATH); a walk that leaves the mounts goes on outside, and
+ * the real file system's part is REAL(realpath).
  */
 int shim_realpath(const char *path, char *out)
 {
-	struct rp_state *s = malloc(sizeof(*s));
-	struct fdp_stat_out o;
-	size_t olen, len, plen;
-	int hops = 0, r;
-	const char *p;
-	bool slash;
+	struct shim_route *rt = malloc(sizeof(*rt));
+	size_t n = 0;
+	int hops = 0;
+	long r;
 
-	if (!s)
+	if (!rt)
 		return -ENOMEM;
-	if (strlen(path) >= sizeof(s->cur)) {
-		r = -ENAMETOOLONG;
-		goto out;
+	r = shim_route(rt, AT_FDCWD, path);
+	while (r > 0) {
+		r = shim_op_path(rt, FDP_OP_REALPATH, NULL, 0, 0, 0, NULL, 0,
+				 out, FUSEDEV_PATH_MAX, &n);
+		if (r == 0 && (!n || out[n - 1] || n > PATH_MAX))
+			r = n > PATH_MAX ? -ENAMETOOLONG : -EIO;
+		if (r != SHIM_EXTERNAL)
+			goto done;
+		r = shim_route_external(rt, &hops);
 	}
-	strcpy(s->cur, path);
-restart:
-	r = shim_route(&s->rt, AT_FDCWD, s->cur);
-	if (r < 0)
-		goto out;
-	if (r == 0) {
-		r = REAL(realpath)(s->cur, out) ? 0 : -errno;
-		goto out;
-	}
-	/* out = the mountpoint (canonical); rest = what follows it. */
-	olen = s->rt.mnt_len;
-	memcpy(out, s->rt.abs, olen);
-	out[olen] = '\0';
-	strcpy(s->rest, s->rt.abs + olen);
-	len = strlen(s->rest);
-	slash = len && s->rest[len - 1] == '/';
-	p = s->rest;
-	for (;;) {
-		const char *c;
-		size_t clen;
-		bool last;
-
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		c = p;
-		while (*p && *p != '/')
-			p++;
-		clen = p - c;
-		last = !p[strspn(p, "/")];
-		if (clen == 1 && c[0] == '.')
-			continue;
-		if (clen == 2 && c[0] == '.' && c[1] == '.') {
-			if (olen > s->rt.mnt_len) {
-				while (olen > 0 && out[olen - 1] != '/')
-					olen--;
-				if (olen > 1)
-					olen--;
-				out[olen] = '\0';
-				continue;
-			}
-			/* Above the mount's root: the real parent. */
-			while (olen > 0 && out[olen - 1] != '/')
-				olen--;
-			if (++hops > SHIM_MAX_HOPS) {
-				r = -ELOOP;
-				goto out;
-			}
-			r = rp_compose(s, out, olen ? olen - 1 : 0, p);
-			if (r < 0)
-				goto out;
-			goto restart;
-		}
-		if (olen + 1 + clen >= FUSEDEV_PATH_MAX) {
-			r = -ENAMETOOLONG;
-			goto out;
-		}
-		if (olen != 1)
-			out[olen++] = '/';
-		memcpy(out + olen, c, clen);
-		olen += clen;
-		out[olen] = '\0';
-		strcpy(s->rt.abs, out);
-		r = shim_client_stat(&s->rt, AT_SYMLINK_NOFOLLOW, &o);
-		if (r == SHIM_EXTERNAL) {
-			if (++hops > SHIM_MAX_HOPS) {
-				r = -ELOOP;
-				goto out;
-			}
-			r = rp_compose(s, s->rt.ext, strlen(s->rt.ext), p);
-			if (r < 0)
-				goto out;
-			goto restart;
-		}
-		if (r < 0)
-			goto out;
-		if (S_ISLNK(o.attr.mode)) {
-			size_t n = 0;
-
-			if (++hops > SHIM_MAX_HOPS) {
-				r = -ELOOP;
-				goto out;
-			}
-			r = shim_op_path(&s->rt, FDP_OP_READLINK, NULL, 0, 0, 0,
-					 NULL, 0, s->link,
-					 sizeof(s->link) - 1, &n);
-			if (r < 0)
-				goto out;
-			s->link[n] = '\0';
-			/* the link's text replaces the component */
-			olen -= clen;
-			if (olen > 1)
-				olen--;
-			plen = strlen(p);
-			if (n + 1 + plen >= sizeof(s->tmp)) {
-				r = -ENAMETOOLONG;
-				goto out;
-			}
-			memcpy(s->tmp, s->link, n);
-			memcpy(s->tmp + n, p, plen + 1);
-			if (s->link[0] == '/')
-				r = rp_compose(s, "", 0, s->tmp);
-			else
-				r = rp_compose(s, out, olen, s->tmp);
-			if (r < 0)
-				goto out;
-			goto restart;
-		}
-		if ((!last || slash) && !S_ISDIR(o.attr.mode)) {
-			r = -ENOTDIR;
-			goto out;
-		}
-	}
-	if (!olen) {
-		out[0] = '/';
-		out[1] = '\0';
-	}
-	r = 0;
-out:
-	free(s);
+	if (r == 0)
+		r = REAL(realpath)(rt->path, out) ? 0 : -errno;
+done:
+	free(rt);
 	return r;
 }
 
@@ -661,113 +529,251 @@ SHIM_EXPORT char *canonicalize_file_name(const char *path)
 
 #define FUSEDEV_CWD_ENV	"FUSEDEV_CWD"
 
+/*
+ * The emulated cwd: an O_PATH open of the directory, held by an fd of
+ * our own (close-on-exec, kept by fork children), whose open file is
+ * where relative paths start; the path it had, for exec; the mountpoint
+ * the kernel's cwd sits on meanwhile.  After exec only the path is
+ * known, and the directory is opened again on first use.
+ */
 static pthread_mutex_t cwd_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *vcwd;			/* under an emulated mount */
 static char *vcwd_mnt;			/* the kernel's cwd meanwhile */
+static uint64_t vcwd_key;		/* its open file, or 0 */
+static int vcwd_fd = -1;		/* which this holds */
 
 static bool have_vcwd(void)
 {
 	return __atomic_load_n(&vcwd, __ATOMIC_ACQUIRE) != NULL;
 }
 
-static void cwd_set(const char *path, size_t mnt_len)
+int shim_cwd_fd(void)
+{
+	return __atomic_load_n(&vcwd_fd, __ATOMIC_ACQUIRE);
+}
+
+static void cwd_fd_close(int fd)
+{
+	if (fd < 0)
+		return;
+	shim_internal_del(fd);
+	REAL(close)(fd);
+}
+
+/* Set the emulated cwd (@path NULL: none), taking over @fd. */
+static void cwd_set(const char *path, size_t mnt_len, uint64_t key, int fd)
 {
 	char *p = path ? strdup(path) : NULL;
 	char *m = path ? strndup(path, mnt_len) : NULL;
 	char *op, *om;
 	sigset_t old;
 	bool had;
+	int ofd;
 
 	if (path && (!p || !m)) {
 		free(p);
 		free(m);
 		p = m = NULL;
+		cwd_fd_close(fd);
+		key = 0;
+		fd = -1;
 	}
 	shim_lock(&cwd_lock, &old);
 	op = vcwd;
 	om = vcwd_mnt;
+	ofd = vcwd_fd;
 	vcwd_mnt = m;
+	vcwd_key = key;
+	__atomic_store_n(&vcwd_fd, fd, __ATOMIC_RELEASE);
 	__atomic_store_n(&vcwd, p, __ATOMIC_RELEASE);
 	shim_unlock(&cwd_lock, &old);
 	had = op != NULL;
 	/* A reader copies under cwd_lock: nobody holds the old strings. */
 	free(op);
 	free(om);
+	cwd_fd_close(ofd);
 	if (p)
 		setenv(FUSEDEV_CWD_ENV, p, 1);
 	else if (had)
 		unsetenv(FUSEDEV_CWD_ENV);
 }
 
-int shim_cwd(char *buf, size_t size)
+/*
+ * Make @fd (an emulated directory's fd of the caller's, kept open) the
+ * cwd holder: a close-on-exec copy of our own, out of the program's way.
+ */
+static int cwd_hold(int fd)
 {
-	char real[PATH_MAX];
-	const char *src = real;
-	sigset_t old;
-	size_t n;
+	struct rlimit rl;
+	int base = 900, hi;
 
-	if (!REAL(getcwd)(real, sizeof(real)))
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1024)
+		base = rl.rlim_cur > 64 ? (int)(rl.rlim_cur * 5 / 8) : 3;
+	hi = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, base);
+	if (hi < 0)
 		return -errno;
-	if (have_vcwd()) {
-		shim_lock(&cwd_lock, &old);
-		if (vcwd && !strcmp(real, vcwd_mnt)) {
-			n = strlen(vcwd);
-			if (n >= size) {
-				shim_unlock(&cwd_lock, &old);
-				return -ERANGE;
-			}
-			memcpy(buf, vcwd, n + 1);
-			shim_unlock(&cwd_lock, &old);
-			return 0;
-		}
-		shim_unlock(&cwd_lock, &old);
-	}
-	n = strlen(src);
-	if (n >= size)
-		return -ERANGE;
-	memcpy(buf, src, n + 1);
-	return 0;
+	shim_internal_add(hi);
+	return hi;
+}
+
+/* FDP_OP_FPATH of @key with @flags into @buf (FUSEDEV_PATH_MAX). */
+static long cwd_path(uint64_t key, uint32_t flags, char *buf)
+{
+	size_t n = 0;
+	long r;
+
+	r = shim_op_file(FDP_OP_FPATH, key, 0, 0, flags, 0, NULL, 0, buf,
+			 FUSEDEV_PATH_MAX - 1, &n);
+	if (r < 0)
+		return r;
+	buf[n] = '\0';
+	return buf[0] == '/' ? 0 : -EIO;
 }
 
 /*
- * chdir to an emulated @path: it must resolve to a directory we may
- * search; the kernel's cwd goes to the mountpoint.
+ * The directory @fd names as the new cwd: it must be a directory we may
+ * search (MAY_EXEC | MAY_CHDIR: FUSE_ACCESS without default_permissions);
+ * the kernel's cwd goes to its mount's mountpoint.
  */
-static long emu_chdir(const char *path)
+static long emu_chdir_fd(int fd, uint64_t key)
 {
-	char canon[PATH_MAX], mnt[PATH_MAX];
-	struct shim_route rt;
+	struct shim_route rt = { .base = key };
+	char canon[FUSEDEV_PATH_MAX], mnt[PATH_MAX];
 	struct fdp_stat_out o;
 	size_t mlen;
 	uint64_t id;
 	long r;
+	int hold;
 
-	r = shim_realpath(path, canon);
-	if (r < 0)
-		return r;
-	mlen = shim_mount_prefix(canon, &id);
-	if (!mlen) {
-		if (REAL(chdir)(canon) < 0)
-			return -errno;
-		cwd_set(NULL, 0);
-		return 0;
-	}
-	if (shim_route(&rt, AT_FDCWD, canon) <= 0)
-		return -ENOENT;
 	r = shim_client_stat(&rt, 0, &o);
 	if (r == 0 && !S_ISDIR(o.attr.mode))
 		r = -ENOTDIR;
 	if (r == 0)
 		r = shim_op_path(&rt, FDP_OP_ACCESS, NULL, 0, X_OK, 0, NULL, 0,
 				 NULL, 0, NULL);
+	if (r == 0)
+		r = cwd_path(key, FDP_FPATH_NOW, canon);
+	/* deeper than a path can say: the mountpoint stands for it in
+	 * FUSEDEV_CWD (a new program starts there) */
+	if (r == -ENAMETOOLONG)
+		r = cwd_path(key, FDP_FPATH_MOUNT, canon);
 	if (r < 0)
-		return r == SHIM_EXTERNAL ? -EXDEV : r;
+		return r == SHIM_EXTERNAL ? -EIO : r;
+	mlen = shim_mount_prefix(canon, &id);
+	if (!mlen || mlen >= sizeof(mnt))
+		return -ENOENT;
 	memcpy(mnt, canon, mlen);
 	mnt[mlen] = '\0';
-	if (REAL(chdir)(mnt) < 0)
-		return -errno;
-	cwd_set(canon[mlen] ? canon : NULL, mlen);
+	hold = cwd_hold(fd);
+	if (hold < 0)
+		return hold;
+	if (REAL(chdir)(mnt) < 0) {
+		r = -errno;
+		cwd_fd_close(hold);
+		return r;
+	}
+	cwd_set(canon, mlen, key, hold);
 	SHIM_DBG(SHIM_DBG_CLIENT, "cwd %s", canon);
+	return 0;
+}
+
+/* chdir to the emulated @rt: an O_PATH open of it becomes the cwd. */
+static long emu_chdir(int dirfd, const char *path)
+{
+	struct shim_fdinfo fi = { 0 };
+	struct shim_route rt;
+	long r, fd;
+
+	fd = shim_open_routed(&rt, dirfd, path,
+			      O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fd;
+	if (fd == 0) {
+		/* a walk that left the mounts: a real directory */
+		if (REAL(chdir)(rt.path) < 0)
+			return -errno;
+		cwd_set(NULL, 0, 0, -1);
+		return 0;
+	}
+	fd--;
+	r = shim_fd_lookup(fd, &fi) ? emu_chdir_fd(fd, fi.open_key) : -EIO;
+	shim_fd_drop(fd);
+	REAL(close)(fd);
+	return r;
+}
+
+/*
+ * The open file relative paths start at: the cwd's, opened again after
+ * an exec; 0 when the kernel's cwd is no longer the mountpoint we left
+ * it on (the program moved it where we could not see).
+ */
+uint64_t shim_cwd_key(void)
+{
+	char real[PATH_MAX], *path = NULL;
+	struct shim_fdinfo fi = { 0 };
+	struct shim_route rt;
+	uint64_t key = 0;
+	sigset_t old;
+	long fd;
+	int hold;
+
+	if (likely(!have_vcwd()))
+		return 0;
+	if (!REAL(getcwd)(real, sizeof(real)))
+		return 0;
+	shim_lock(&cwd_lock, &old);
+	if (vcwd && !strcmp(real, vcwd_mnt)) {
+		key = vcwd_key;
+		if (!key)
+			path = strdup(vcwd);
+	}
+	shim_unlock(&cwd_lock, &old);
+	if (key || !path)
+		return key;
+	/* After exec: open the directory again, by its path. */
+	fd = shim_open_routed(&rt, AT_FDCWD, path,
+			      O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+	if (fd > 0 && shim_fd_lookup(fd - 1, &fi) &&
+	    (hold = cwd_hold(fd - 1)) >= 0) {
+		shim_lock(&cwd_lock, &old);
+		if (vcwd && !vcwd_key && !strcmp(vcwd, path)) {
+			vcwd_key = fi.open_key;
+			__atomic_store_n(&vcwd_fd, hold, __ATOMIC_RELEASE);
+			hold = -1;
+		}
+		key = vcwd_key;
+		shim_unlock(&cwd_lock, &old);
+		cwd_fd_close(hold);
+	}
+	if (fd > 0) {
+		shim_fd_drop(fd - 1);
+		REAL(close)(fd - 1);
+	}
+	free(path);
+	return key;
+}
+
+/* getcwd: where the cwd is now (d_path), ENOENT once it was removed. */
+int shim_cwd(char *buf, size_t size)
+{
+	char path[FUSEDEV_PATH_MAX];
+	uint64_t key = shim_cwd_key();
+	size_t n;
+	int r;
+
+	if (key) {
+		r = cwd_path(key, FDP_FPATH_NOW, path);
+		if (r < 0)
+			return r;
+		n = strlen(path);
+	} else {
+		if (!REAL(getcwd)(path, sizeof(path)))
+			return -errno;
+		n = strlen(path);
+	}
+	if (n >= size)
+		return -ERANGE;
+	memcpy(buf, path, n + 1);
 	return 0;
 }
 
@@ -779,26 +785,25 @@ SHIM_EXPORT int chdir(const char *path)
 
 	r = shim_route(&rt, AT_FDCWD, path);
 	if (r > 0)
-		return shim_result(emu_chdir(path), e);
+		return shim_result(emu_chdir(AT_FDCWD, path), e);
 	if (r < 0)
 		return shim_result(r, e);
 	r = REAL(chdir)(path);
 	if (r == 0 && have_vcwd())
-		cwd_set(NULL, 0);
+		cwd_set(NULL, 0, 0, -1);
 	return r;
 }
 
 SHIM_EXPORT int fchdir(int fd)
 {
-	char path[FUSEDEV_PATH_MAX];
-	struct shim_fdinfo fi = { .path = path };
+	struct shim_fdinfo fi = { 0 };
 	int e = errno, r;
 
 	if (shim_fd_lookup(fd, &fi))
-		return shim_result(emu_chdir(path), e);
+		return shim_result(emu_chdir_fd(fd, fi.open_key), e);
 	r = REAL(fchdir)(fd);
 	if (r == 0 && have_vcwd())
-		cwd_set(NULL, 0);
+		cwd_set(NULL, 0, 0, -1);
 	return r;
 }
 
@@ -907,7 +912,7 @@ void shim_cwd_init(void)
 		unsetenv(FUSEDEV_CWD_ENV);
 		return;
 	}
-	cwd_set(env, mlen);
+	cwd_set(env, mlen, 0, -1);	/* opened on first use */
 }
 
 void shim_cwd_atfork(void)

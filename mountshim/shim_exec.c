@@ -159,7 +159,8 @@ static long xc_path(struct xconn *c, struct shim_route *rt, uint32_t op,
 		    uint32_t flags, uint32_t mode, void *out, size_t outsz)
 {
 	struct fdp_path_in in = { .flags = flags, .mode = mode,
-				  .path_len = strlen(rt->abs) };
+				  .path_len = strlen(rt->abs),
+				  .base = rt->base };
 	struct iovec iov[2] = { { &in, sizeof(in) },
 				{ rt->abs, in.path_len + 1 } };
 	size_t n = 0;

@@ -434,20 +434,20 @@ out:
 
 /* ---- typed helpers ------------------------------------------------------ */
 
-long shim_op_path(struct shim_route *rt, uint32_t op, const char *path2,
-		  uint32_t flags, uint32_t mode, uint64_t arg,
-		  const void *extra, size_t extralen, void *out, size_t outsz,
-		  size_t *outlen)
+static long op_path(struct shim_route *rt, uint32_t op, const char *path2,
+		    uint64_t base2, uint32_t flags, uint32_t mode,
+		    uint64_t arg, const void *extra, size_t extralen,
+		    void *out, size_t outsz, size_t *outlen)
 {
 	struct fdp_path_in in = {
 		.flags = flags, .mode = mode, .arg = arg,
-		.path_len = strlen(rt->abs),
+		.path_len = strlen(rt->abs), .base = rt->base, .base2 = base2,
 	};
 	struct shim_call c = { .op = op };
 	size_t n, k;
 	long r;
 
-	if (path2 && !*path2)
+	if (path2 && !*path2 && !base2)
 		path2 = NULL;
 	if (path2)
 		in.path2_len = strlen(path2);
@@ -484,6 +484,22 @@ long shim_op_path(struct shim_route *rt, uint32_t op, const char *path2,
 	if (outlen)
 		*outlen = n;
 	return 0;
+}
+
+long shim_op_path(struct shim_route *rt, uint32_t op, const char *path2,
+		  uint32_t flags, uint32_t mode, uint64_t arg,
+		  const void *extra, size_t extralen, void *out, size_t outsz,
+		  size_t *outlen)
+{
+	return op_path(rt, op, path2, 0, flags, mode, arg, extra, extralen,
+		       out, outsz, outlen);
+}
+
+long shim_op_path2(struct shim_route *ra, struct shim_route *rb,
+		   uint32_t op, uint32_t flags)
+{
+	return op_path(ra, op, rb->abs, rb->base, flags, 0, 0, NULL, 0, NULL,
+		       0, NULL);
 }
 
 long shim_op_file(uint32_t op, uint64_t open_key, int64_t offset,

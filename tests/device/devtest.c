@@ -14,8 +14,12 @@
  * Runs all tests or the named ones and prints TAP.  Exit 0 all passed,
  * 1 one failed, 77 all skipped (not root, or no usable /dev/fuse).
  *
+ * DT_TRACE=1 in the environment prints every request answered by the
+ * default handler.
+ *
  * Sections: harness (failures, waits, /proc), device I/O and replies,
- * sessions (mount, INIT, unmount), callers, the tests, the runner.
+ * sessions (mount, INIT, unmount), callers, the tests (the device's rules,
+ * then the VFS's on the daemon's replies), the runner.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -500,6 +504,9 @@ static void dt_default(struct dt *dt, int fd, const struct fuse_in_header *h)
 	int err = 0;
 
 	memset(&o, 0, sizeof(o));
+	if (getenv("DT_TRACE"))
+		dt_diag("default: opcode %u nodeid %llu", h->opcode,
+			(unsigned long long)h->nodeid);
 	switch (h->opcode) {
 	case FUSE_FORGET:
 	case FUSE_BATCH_FORGET:
@@ -756,6 +763,51 @@ static long call_umount(const char *path, long arg, struct call_result *r)
 	return umount2(path, MNT_DETACH) ? -errno : 0;
 }
 
+/* stat(); returns st_nlink. */
+static long call_stat_nlink(const char *path, long arg, struct call_result *r)
+{
+	struct stat st;
+
+	return stat(path, &st) ? -errno : (long)st.st_nlink;
+}
+
+/* link(@path, @path + "2"). */
+static long call_link(const char *path, long arg, struct call_result *r)
+{
+	char to[512];
+
+	snprintf(to, sizeof(to), "%s2", path);
+	return link(path, to) ? -errno : 0;
+}
+
+/* rename(@path, @path + "/b/c"): into its own subdirectory. */
+static long call_rename_into(const char *path, long arg,
+			     struct call_result *r)
+{
+	char to[512];
+
+	snprintf(to, sizeof(to), "%s/b/c", path);
+	return rename(path, to) ? -errno : 0;
+}
+
+/* open(); @arg bytes read() if @arg; fstat(); close(). */
+static long call_open_fstat(const char *path, long arg, struct call_result *r)
+{
+	char buf[64];
+	struct stat st;
+	long ret = 0;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return -errno;
+	if (arg && read(fd, buf, arg < 64 ? arg : 64) < 0)
+		ret = -errno;
+	if (!ret && fstat(fd, &st))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
 static const struct {
 	const char *name;
 	call_fn fn;
@@ -770,6 +822,10 @@ static const struct {
 	{ "poll_dev", call_poll_dev },
 	{ "read_dev", call_read_dev },
 	{ "umount", call_umount },
+	{ "stat_nlink", call_stat_nlink },
+	{ "link", call_link },
+	{ "rename_into", call_rename_into },
+	{ "open_fstat", call_open_fstat },
 };
 #define NCALLS	(sizeof(call_table) / sizeof(call_table[0]))
 
@@ -2462,6 +2518,190 @@ struct dt_test {
 };
 
 #define T(name) { #name, t_##name }
+/* ---- the VFS on the daemon's replies (fs/fuse/dir.c, fs/namei.c) ---- */
+
+/* The caller's result, after answering whatever comes with dt_default. */
+static long serve_result(struct dt *dt, struct caller *c)
+{
+	return caller_wait_serving(dt, c).ret;
+}
+
+/* Serves LOOKUP @name with an entry: @entry_valid, attributes 3600 s. */
+static void reply_lookup(struct dt *dt, const char *name, uint64_t nodeid,
+			 uint32_t mode, uint64_t entry_valid)
+{
+	struct fuse_in_header *h = dt_serve_until(dt, FUSE_LOOKUP, name);
+	struct fuse_entry_out e;
+
+	fill_entry(&e, nodeid, mode, 3600);
+	e.entry_valid = entry_valid;
+	dt_reply(dt, h->unique, 0, &e, sizeof(e));
+}
+
+/* fuse_lookup: a LOOKUP that answers the root's nodeid is EIO. */
+static void t_lookup_root_eio(struct dt *dt)
+{
+	struct caller c;
+
+	dt_start(dt, DT_MINOR, DT_MAX_WRITE);
+	caller_start(dt, &c, call_stat, mp(dt, "a"), 0, 0);
+	reply_lookup(dt, "a", FUSE_ROOT_ID, S_IFDIR | 0755, 3600);
+	CHECK_ERR(serve_result(dt, &c), EIO);
+}
+
+/* d_splice_alias: a directory found inside itself is ELOOP. */
+static void t_lookup_loop_eloop(struct dt *dt)
+{
+	struct caller c;
+
+	dt_start(dt, DT_MINOR, DT_MAX_WRITE);
+	caller_start(dt, &c, call_stat, mp(dt, "d/x"), 0, 0);
+	reply_lookup(dt, "d", 5, S_IFDIR | 0755, 3600);
+	reply_lookup(dt, "x", 5, S_IFDIR | 0755, 3600);
+	CHECK_ERR(serve_result(dt, &c), ELOOP);
+}
+
+/*
+ * fuse_dentry_revalidate: an expired entry whose LOOKUP answers another
+ * file type is dropped and the name looked up again: two LOOKUPs, and the
+ * caller sees the new inode.
+ */
+static void t_revalidate_type_change(struct dt *dt)
+{
+	struct caller c;
+
+	dt_start(dt, DT_MINOR, DT_MAX_WRITE);
+	caller_start(dt, &c, call_stat, mp(dt, "a"), 0, 0);
+	reply_lookup(dt, "a", 2, S_IFREG | 0644, 0);
+	CHECK_EQ(serve_result(dt, &c), 0);
+	caller_start(dt, &c, call_stat, mp(dt, "a"), 0, 0);
+	reply_lookup(dt, "a", 2, S_IFDIR | 0755, 0);
+	reply_lookup(dt, "a", 2, S_IFDIR | 0755, 3600);
+	CHECK_EQ(serve_result(dt, &c), 0);
+}
+
+/* fuse_link: LINK answered ENOSYS is EPERM. */
+static void t_link_enosys_eperm(struct dt *dt)
+{
+	struct fuse_in_header *h;
+	struct caller c;
+
+	dt_start(dt, DT_MINOR, DT_MAX_WRITE);
+	lookup_cached(dt, "a", 2, S_IFREG | 0644);
+	caller_start(dt, &c, call_link, mp(dt, "a"), 0, 0);
+	h = dt_serve_until(dt, FUSE_LINK, NULL);
+	dt_reply_err(dt, h->unique, ENOSYS);
+	CHECK_ERR(serve_result(dt, &c), EPERM);
+}
+
+/*
+ * fuse_link: the linked inode keeps its cached attributes (a daemon may
+ * answer with another nodeid, as libfuse 2's high-level library does).
+ */
+static void t_link_keeps_attrs(struct dt *dt)
+{
+	struct fuse_in_header *h;
+	struct fuse_entry_out e;
+	struct caller c;
+
+	dt_start(dt, DT_MINOR, DT_MAX_WRITE);
+	lookup_cached(dt, "a", 2, S_IFREG | 0644);
+	caller_start(dt, &c, call_link, mp(dt, "a"), 0, 0);
+	h = dt_serve_until(dt, FUSE_LINK, NULL);
+	fill_entry(&e, 3, S_IFREG | 0644, 3600);
+	e.attr.nlink = 2;
+	dt_reply(dt, h->unique, 0, &e, sizeof(e));
+	CHECK_EQ(serve_result(dt, &c), 0);
+	caller_start(dt, &c, call_stat_nlink, mp(dt, "a"), 0, 0);
+	CHECK_EQ(caller_wait(&c).ret, 1);
+	dt_expect_idle(dt, dt->fd);
+}
+
+/* lock_rename's trap: a directory into its own subtree is EINVAL, and
+ * no RENAME reaches the daemon. */
+static void t_rename_into_itself(struct dt *dt)
+{
+	uint32_t ops[32];
+	struct caller c;
+	int i, n;
+
+	dt_start(dt, DT_MINOR, DT_MAX_WRITE);
+	caller_start(dt, &c, call_rename_into, mp(dt, "a"), 0, 0);
+	reply_lookup(dt, "a", 5, S_IFDIR | 0755, 3600);
+	reply_lookup(dt, "b", 6, S_IFDIR | 0755, 3600);
+	CHECK_ERR(caller_wait_ops(dt, &c, ops, 32, &n).ret, EINVAL);
+	for (i = 0; i < n; i++)
+		CHECK(ops[i] != FUSE_RENAME && ops[i] != FUSE_RENAME2,
+		      "RENAME sent");
+}
+
+/* A regular file's attributes of @size bytes, valid 3600 s. */
+static void reply_attr_size(struct dt *dt, uint64_t unique, uint64_t nodeid,
+			    uint64_t size)
+{
+	struct fuse_attr_out a = { .attr_valid = 3600 };
+
+	fill_attr(&a.attr, nodeid, S_IFREG | 0644);
+	a.attr.size = size;
+	dt_reply(dt, unique, 0, &a, sizeof(a));
+}
+
+/*
+ * fuse_getattr: fstat() asks GETATTR without FUSE_GETATTR_FH (the file is
+ * not passed); a READ marks atime stale (fuse_invalidate_atime), so the
+ * next fstat() asks again although the attributes have not timed out.
+ */
+static void t_getattr_of_fstat(struct dt *dt)
+{
+	const struct fuse_getattr_in *ga;
+	struct fuse_in_header *h;
+	struct fuse_open_out oo = { .fh = 77 };
+	struct caller c;
+	char data[5] = "hello";
+
+	dt_start(dt, DT_MINOR, DT_MAX_WRITE);
+	caller_start(dt, &c, call_open_fstat, mp(dt, "a"), 0, 0);
+	h = dt_serve_until(dt, FUSE_LOOKUP, "a");
+	{
+		struct fuse_entry_out e;
+
+		fill_entry(&e, 2, S_IFREG | 0644, 3600);
+		e.attr_valid = 0;
+		e.attr.size = 5;
+		dt_reply(dt, h->unique, 0, &e, sizeof(e));
+	}
+	h = dt_serve_until(dt, FUSE_OPEN, NULL);
+	dt_reply(dt, h->unique, 0, &oo, sizeof(oo));
+	h = dt_serve_until(dt, FUSE_GETATTR, NULL);
+	ga = req_arg(h);
+	CHECK_EQ(ga->getattr_flags & FUSE_GETATTR_FH, 0);
+	reply_attr_size(dt, h->unique, 2, 5);
+	CHECK_EQ(serve_result(dt, &c), 0);
+
+	/* attributes valid: fstat() alone asks nothing */
+	caller_start(dt, &c, call_open_fstat, mp(dt, "a"), 0, 0);
+	h = dt_serve_until(dt, FUSE_OPEN, NULL);
+	dt_reply(dt, h->unique, 0, &oo, sizeof(oo));
+	{
+		uint32_t ops[16];
+		int i, n;
+
+		CHECK_EQ(caller_wait_ops(dt, &c, ops, 16, &n).ret, 0);
+		for (i = 0; i < n; i++)
+			CHECK(ops[i] != FUSE_GETATTR, "GETATTR sent");
+	}
+
+	/* after a READ it asks again */
+	caller_start(dt, &c, call_open_fstat, mp(dt, "a"), 5, 0);
+	h = dt_serve_until(dt, FUSE_OPEN, NULL);
+	dt_reply(dt, h->unique, 0, &oo, sizeof(oo));
+	h = dt_serve_until(dt, FUSE_READ, NULL);
+	dt_reply(dt, h->unique, 0, data, sizeof(data));
+	h = dt_serve_until(dt, FUSE_GETATTR, NULL);
+	reply_attr_size(dt, h->unique, 2, 5);
+	CHECK_EQ(serve_result(dt, &c), 0);
+}
+
 static const struct dt_test tests[] = {
 	T(ids_even_and_nonzero),
 	T(init_first),
@@ -2499,6 +2739,13 @@ static const struct dt_test tests[] = {
 	T(read_after_umount),
 	T(major_mismatch),
 	T(destroy_on_umount),
+	T(lookup_root_eio),
+	T(lookup_loop_eloop),
+	T(revalidate_type_change),
+	T(link_enosys_eperm),
+	T(link_keeps_attrs),
+	T(rename_into_itself),
+	T(getattr_of_fstat),
 };
 #define NTESTS	(sizeof(tests) / sizeof(tests[0]))
 
