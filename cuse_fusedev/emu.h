@@ -66,6 +66,22 @@ void fiber_wake(struct fiber *f);
  * 2 = the caller is gone). */
 int *fiber_intr(struct fiber *f);
 
+/*
+ * A read-write semaphore for fibers, FIFO like the kernel's rwsem (a
+ * waiting writer holds back later readers).  Waits cannot be interrupted,
+ * as inode_lock's cannot: holders always let go.  Only from a fiber.
+ */
+struct fiber_rwsem {
+	int count;			/* readers holding, or -1: a writer */
+	struct list_head waiters;
+};
+
+void fiber_rwsem_init(struct fiber_rwsem *s);
+void fiber_down_read(struct fiber_rwsem *s);
+void fiber_down_write(struct fiber_rwsem *s);
+void fiber_up_read(struct fiber_rwsem *s);
+void fiber_up_write(struct fiber_rwsem *s);
+
 /* ---- caller credentials --------------------------------------------- */
 
 struct emu_cred {
@@ -163,6 +179,11 @@ struct vinode {
 	/* The directory of its last name (d_parent): kept, with a
 	 * reference, after that name is dropped; NULL for the root. */
 	struct vinode *parent;
+	/* i_rwsem: a directory's, shared for lookup and readdir, exclusive
+	 * for changes of its entries; a file's, exclusive for changes of
+	 * its attributes and data.  i_mutex: fuse's fi->mutex, around
+	 * LOOKUP and READDIR when the daemon has no PARALLEL_DIROPS. */
+	struct fiber_rwsem i_rwsem, i_mutex;
 	bool forgotten;
 };
 
@@ -206,6 +227,8 @@ struct vmount {
 	size_t itab_size, icount;
 	struct vdentry **dtab;		/* by (parent, name) */
 	size_t dtab_size, dcount;
+	struct list_head lookups;	/* LOOKUPs in flight (d_in_lookup) */
+	struct fiber_rwsem rename_mutex; /* s_vfs_rename_mutex */
 	struct list_head entry;		/* all mounts */
 };
 

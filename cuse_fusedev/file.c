@@ -289,7 +289,9 @@ done:
 
 		/* handle_truncate: after the open, by its fh. */
 		sa.valid = FATTR_SIZE;
+		vfs_lock_two(in, NULL);
 		r = vfs_setattr(cred, in, *out, &sa);
+		vfs_unlock_two(in, NULL);
 		if (r < 0) {
 			(*out)->unbound_owner = NULL;
 			vfile_put(*out);
@@ -499,8 +501,8 @@ ssize_t vfile_read(const struct emu_cred *cred, struct vfile *f, void *buf,
 	return done;
 }
 
-ssize_t vfile_write(const struct emu_cred *cred, struct vfile *f,
-		    const void *buf, size_t size, int64_t off)
+static ssize_t write_locked(const struct emu_cred *cred, struct vfile *f,
+			    const void *buf, size_t size, int64_t off)
 {
 	struct vmount *m = f->m;
 	uint64_t pos = off < 0 ? f->pos : (uint64_t)off;
@@ -513,12 +515,8 @@ ssize_t vfile_write(const struct emu_cred *cred, struct vfile *f,
 		return -EISDIR;
 	if ((f->flags & O_ACCMODE) == O_RDONLY)
 		return -EBADF;
-	if (f->flags & O_APPEND) {
-		r = vfs_getattr(cred, f->inode, f);
-		if (r < 0)
-			return r;
-		pos = f->inode->attr.size;
-	}
+	if (f->flags & O_APPEND)
+		pos = f->inode->attr.size;	/* generic_write_checks */
 	while (done < size) {
 		struct fuse_write_in arg = { 0 };
 		struct fuse_write_out wo = { 0 };
@@ -557,6 +555,34 @@ ssize_t vfile_write(const struct emu_cred *cred, struct vfile *f,
 	return done;
 }
 
+/*
+ * fuse_cache_write_iter, fuse_direct_write_iter: under the inode's lock,
+ * but for direct writes within the file's size when the daemon opened it
+ * FOPEN_PARALLEL_DIRECT_WRITES (fuse_dio_lock).
+ */
+ssize_t vfile_write(const struct emu_cred *cred, struct vfile *f,
+		    const void *buf, size_t size, int64_t off)
+{
+	uint64_t pos = off < 0 ? f->pos : (uint64_t)off;
+	bool shared = (f->open_flags & FOPEN_DIRECT_IO) &&
+		      (f->open_flags & FOPEN_PARALLEL_DIRECT_WRITES) &&
+		      !(f->flags & O_APPEND) &&
+		      pos + size <= f->inode->attr.size;
+	struct vinode *in = f->inode;
+	ssize_t r;
+
+	if (shared)
+		fiber_down_read(&in->i_rwsem);
+	else
+		fiber_down_write(&in->i_rwsem);
+	r = write_locked(cred, f, buf, size, off);
+	if (shared)
+		fiber_up_read(&in->i_rwsem);
+	else
+		fiber_up_write(&in->i_rwsem);
+	return r;
+}
+
 int vfile_flush(const struct emu_cred *cred, struct vfile *f)
 {
 	struct fuse_flush_in arg = { 0 };
@@ -591,7 +617,9 @@ int vfile_fsync(const struct emu_cred *cred, struct vfile *f, int datasync)
 	vfs_req_init(&req, f->isdir ? FUSE_FSYNCDIR : FUSE_FSYNC,
 		     f->inode->nodeid);
 	vfs_in(&req, &arg, sizeof(arg));
+	vfs_lock_two(f->inode, NULL);		/* fuse_fsync */
 	r = vfs_request(f->m, cred, &req);
+	vfs_unlock_two(f->inode, NULL);
 	if (r == -ENOSYS) {
 		*no = true;
 		r = 0;
@@ -640,7 +668,9 @@ static int vfile_fallocate(const struct emu_cred *cred, struct vfile *f,
 	arg.mode = mode;
 	vfs_req_init(&req, FUSE_FALLOCATE, f->inode->nodeid);
 	vfs_in(&req, &arg, sizeof(arg));
+	vfs_lock_two(f->inode, NULL);		/* fuse_file_fallocate */
 	r = vfs_request(m, cred, &req);
+	vfs_unlock_two(f->inode, NULL);
 	if (r == -ENOSYS) {
 		m->no_fallocate = true;
 		return -EOPNOTSUPP;
@@ -745,7 +775,9 @@ static ssize_t vfile_copy_range(const struct emu_cred *cred,
 		vfs_req_init(&req, FUSE_COPY_FILE_RANGE, fin->inode->nodeid);
 		vfs_in(&req, &arg, sizeof(arg));
 		vfs_out(&req, &wo, sizeof(wo));
+		vfs_lock_two(fout->inode, NULL);
 		n = vfs_request(m, cred, &req);
+		vfs_unlock_two(fout->inode, NULL);
 		if (n == -ENOSYS) {
 			m->no_copy_file_range = true;
 			n = -EOPNOTSUPP;
@@ -821,8 +853,8 @@ forget:
 	fdk_queue_forget(&m->fc, e->nodeid, 1);
 }
 
-static ssize_t vfile_getdents(const struct emu_cred *cred, struct vfile *f,
-			      char *out, size_t size)
+static ssize_t getdents_locked(const struct emu_cred *cred, struct vfile *f,
+			       char *out, size_t size)
 {
 	struct vmount *m = f->m;
 	bool plus = (m->fc.flags & FUSE_DO_READDIRPLUS) && !m->no_readdirplus;
@@ -917,6 +949,23 @@ static ssize_t vfile_getdents(const struct emu_cred *cred, struct vfile *f,
 	if (!len && got)
 		return -EINVAL;	/* the buffer holds no entry */
 	return len;
+}
+
+/* fuse_readdir: iterate_shared under the directory's i_rwsem, READDIR
+ * under fi->mutex without PARALLEL_DIROPS. */
+static ssize_t vfile_getdents(const struct emu_cred *cred, struct vfile *f,
+			      char *out, size_t size)
+{
+	struct vinode *in = f->inode;
+	ssize_t r;
+	bool locked;
+
+	fiber_down_read(&in->i_rwsem);
+	locked = vfs_lock_dirop(in);
+	r = getdents_locked(cred, f, out, size);
+	vfs_unlock_dirop(in, locked);
+	fiber_up_read(&in->i_rwsem);
+	return r;
 }
 
 /* ---- RETRIEVE: nothing cached, so the reply carries no data --------- */

@@ -273,6 +273,76 @@ void fiber_wake(struct fiber *f)
 	list_add_tail(&f->entry, &runq);
 }
 
+/* ---- fiber rwsems ---- */
+
+struct rwsem_waiter {
+	struct list_head entry;
+	struct fiber *f;
+	bool write;
+	bool granted;
+};
+
+void fiber_rwsem_init(struct fiber_rwsem *s)
+{
+	s->count = 0;
+	list_init(&s->waiters);
+}
+
+/* Wake waiters in order: a writer alone, or the readers at the head. */
+static void rwsem_grant(struct fiber_rwsem *s)
+{
+	while (!list_empty(&s->waiters)) {
+		struct rwsem_waiter *w = list_first_entry(&s->waiters,
+					struct rwsem_waiter, entry);
+
+		if (w->write ? s->count != 0 : s->count < 0)
+			return;
+		s->count = w->write ? -1 : s->count + 1;
+		list_del_init(&w->entry);
+		w->granted = true;
+		fiber_wake(w->f);
+		if (w->write)
+			return;
+	}
+}
+
+static void rwsem_wait(struct fiber_rwsem *s, bool write)
+{
+	struct rwsem_waiter w = { .f = current, .write = write };
+
+	list_add_tail(&w.entry, &s->waiters);
+	while (!w.granted)
+		fiber_sleep();
+}
+
+void fiber_down_read(struct fiber_rwsem *s)
+{
+	if (s->count >= 0 && list_empty(&s->waiters))
+		s->count++;
+	else
+		rwsem_wait(s, false);
+}
+
+void fiber_down_write(struct fiber_rwsem *s)
+{
+	if (!s->count && list_empty(&s->waiters))
+		s->count = -1;
+	else
+		rwsem_wait(s, true);
+}
+
+void fiber_up_read(struct fiber_rwsem *s)
+{
+	if (!--s->count)
+		rwsem_grant(s);
+}
+
+void fiber_up_write(struct fiber_rwsem *s)
+{
+	s->count = 0;
+	rwsem_grant(s);
+}
+
 static void fiber_free(struct fiber *f)
 {
 	if (npool < FIBER_POOL_MAX) {

@@ -37,9 +37,9 @@ static bool is_owner(const struct emu_cred *cred, struct vinode *in)
 	return !cred->uid || cred->uid == in->attr.uid;
 }
 
-int vfs_setattr_op(const struct emu_cred *cred, uint32_t op,
-		   struct vinode *in, struct vfile *f, uint32_t mode,
-		   uint64_t arg, const struct timespec *ts)
+static int setattr_op(const struct emu_cred *cred, uint32_t op,
+		      struct vinode *in, struct vfile *f, uint32_t mode,
+		      uint64_t arg, const struct timespec *ts)
 {
 	struct fuse_setattr_in sa = { 0 };
 	bool dp = in->m->default_permissions;
@@ -147,6 +147,20 @@ int vfs_setattr_op(const struct emu_cred *cred, uint32_t op,
 		return -EINVAL;
 	}
 	return vfs_setattr(cred, in, f, &sa);
+}
+
+/* chmod, chown, utimensat, truncate: notify_change under the inode's
+ * lock. */
+int vfs_setattr_op(const struct emu_cred *cred, uint32_t op,
+		   struct vinode *in, struct vfile *f, uint32_t mode,
+		   uint64_t arg, const struct timespec *ts)
+{
+	int r;
+
+	vfs_lock_two(in, NULL);
+	r = setattr_op(cred, op, in, f, mode, arg, ts);
+	vfs_unlock_two(in, NULL);
+	return r;
 }
 
 /*
@@ -292,7 +306,9 @@ static int do_unlink(const struct emu_cred *cred, struct walk *w, bool dir)
 		return r;
 	vfs_req_init(&req, dir ? FUSE_RMDIR : FUSE_UNLINK, w->dir->nodeid);
 	vfs_in(&req, w->last, w->lastlen + 1);
+	vfs_lock_two(w->inode, NULL);
 	r = vfs_request(w->m, cred, &req);
+	vfs_unlock_two(w->inode, NULL);
 	if (r < 0)
 		return r;
 	entry_unlinked(w, dir);
@@ -310,7 +326,7 @@ static int do_rename(const struct emu_cred *cred, struct walk *o,
 		     struct walk *n, uint32_t flags)
 {
 	struct fuse_rename2_in arg = { 0 };
-	struct vinode *src = o->inode, *tgt = n->inode;
+	struct vinode *src, *tgt;
 	uint64_t oexp, nexp;
 	struct vdentry *d;
 	struct fdk_req req;
@@ -333,8 +349,17 @@ static int do_rename(const struct emu_cred *cred, struct walk *o,
 		return (flags & RENAME_NOREPLACE) ? -EEXIST : -EBUSY;
 	if (o->m->mountflags & MS_RDONLY)
 		return -EROFS;
-	if (!src)
-		return -ENOENT;
+	vfs_lock_rename(o, n);
+	r = vfs_lookup_locked(cred, o->dir, o->last, o->lastlen, &o->inode,
+			      true);
+	if (r < 0)
+		return r;
+	r = vfs_lookup_locked(cred, n->dir, n->last, n->lastlen, &n->inode,
+			      true);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	src = o->inode;
+	tgt = n->inode;
 	if ((flags & RENAME_NOREPLACE) && tgt)
 		return -EEXIST;
 	if (flags & RENAME_EXCHANGE) {
@@ -384,7 +409,16 @@ static int do_rename(const struct emu_cred *cred, struct walk *o,
 				   sizeof(struct fuse_rename_in));
 	vfs_in(&req, o->last, o->lastlen + 1);
 	vfs_in(&req, n->last, n->lastlen + 1);
+	/* vfs_rename: the victims' own locks */
+	if (!isdir || (flags & RENAME_EXCHANGE))
+		vfs_lock_two(src, tgt);
+	else
+		vfs_lock_two(tgt, NULL);
 	r = vfs_request(o->m, cred, &req);
+	if (!isdir || (flags & RENAME_EXCHANGE))
+		vfs_unlock_two(src, tgt);
+	else
+		vfs_unlock_two(tgt, NULL);
 	if (r == -ENOSYS && flags) {
 		o->m->no_rename2 = true;	/* fuse_rename2 */
 		r = -EINVAL;
@@ -466,7 +500,9 @@ static int do_link(const struct emu_cred *cred, struct walk *o,
 	vfs_req_init(&req, FUSE_LINK, n->dir->nodeid);
 	vfs_in(&req, &li, sizeof(li));
 	vfs_in(&req, n->last, n->lastlen + 1);
+	vfs_lock_two(in, NULL);
 	r = new_entry(cred, n, &req, mode & S_IFMT);
+	vfs_unlock_two(in, NULL);
 	/* fuse_link: the old inode keeps its cached attributes; an
 	 * interrupted LINK may have happened */
 	if (r == -EINTR)
@@ -536,7 +572,13 @@ static int do_xattr(const struct emu_cred *cred, uint32_t op,
 	default:
 		return -EINVAL;
 	}
-	r = vfs_request(m, cred, &req);
+	if (op == FDP_OP_SETXATTR || op == FDP_OP_REMOVEXATTR) {
+		vfs_lock_two(in, NULL);		/* __vfs_setxattr_locked */
+		r = vfs_request(m, cred, &req);
+		vfs_unlock_two(in, NULL);
+	} else {
+		r = vfs_request(m, cred, &req);
+	}
 	if (r == -ENOSYS) {
 		m->no_xattr = true;
 		return -EOPNOTSUPP;
@@ -653,6 +695,9 @@ static int op_open(struct path_call *c)
 				return -ELOOP;
 			if (S_ISDIR(w->inode->attr.mode))
 				return -EISDIR;
+			/* open_last_lookups: the directory is let go of
+			 * before the open */
+			vfs_walk_unlock(w);
 			r = vfile_open(cred, w->inode, flags, c->path,
 				       c->owner, &f);
 		} else {
@@ -883,12 +928,13 @@ static int op_rename_link(struct path_call *c)
 	if (!c->path2)
 		return -EINVAL;
 	r = vfs_walk(c->cred, c->base, c->path,
-		     !link ? WALK_PARENT :
+		     !link ? WALK_PARENT | WALK_NOLAST :
 		     (c->in->flags & AT_SYMLINK_FOLLOW) ? WALK_FOLLOW : 0,
 		     &c->w);
 	if (r)
 		return r;
-	r = vfs_walk(c->cred, c->base2, c->path2, WALK_PARENT, &c->w2);
+	r = vfs_walk(c->cred, c->base2, c->path2,
+		     link ? WALK_PARENT : WALK_PARENT | WALK_NOLAST, &c->w2);
 	if (r == FDP_EXTERNAL)
 		return -EXDEV;
 	if (r)

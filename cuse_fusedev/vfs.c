@@ -152,6 +152,8 @@ int vinode_iget(struct vmount *m, const struct fuse_entry_out *e,
 		in->m = m;
 		in->nodeid = e->nodeid;
 		in->generation = e->generation;
+		fiber_rwsem_init(&in->i_rwsem);
+		fiber_rwsem_init(&in->i_mutex);
 		in->hnext = m->itab[in->nodeid & (m->itab_size - 1)];
 		m->itab[in->nodeid & (m->itab_size - 1)] = in;
 		m->icount++;
@@ -704,39 +706,109 @@ static bool revalidate(const struct emu_cred *cred, struct vinode *dir,
 	return !r;
 }
 
+/* A LOOKUP in flight (d_alloc_parallel): lookups of the same name in
+ * the same directory wait for it instead of asking again. */
+struct vlookup {
+	struct list_head entry;		/* m->lookups */
+	struct vinode *dir;
+	const char *name;
+	size_t len;
+	struct list_head waiters;
+};
+
+struct vlookup_waiter {
+	struct list_head entry;
+	struct fiber *f;
+	bool done;
+	int result;			/* the LOOKUP's, 0 with @inode */
+	struct vinode *inode;		/* a reference for the waiter */
+};
+
+static struct vlookup *lookup_in_flight(struct vmount *m, struct vinode *dir,
+					const char *name, size_t len)
+{
+	struct list_head *pos;
+
+	list_for_each(pos, &m->lookups) {
+		struct vlookup *l = list_entry(pos, struct vlookup, entry);
+
+		if (l->dir == dir && l->len == len &&
+		    !memcmp(l->name, name, len))
+			return l;
+	}
+	return NULL;
+}
+
+/* fuse_lock_inode: fi->mutex, unless the daemon does PARALLEL_DIROPS. */
+bool vfs_lock_dirop(struct vinode *dir)
+{
+	if (dir->m->fc.flags & FUSE_PARALLEL_DIROPS)
+		return false;
+	fiber_down_write(&dir->i_mutex);
+	return true;
+}
+
+void vfs_unlock_dirop(struct vinode *dir, bool locked)
+{
+	if (locked)
+		fiber_up_write(&dir->i_mutex);
+}
+
+/* A cached entry still valid: its inode (referenced) or -ENOENT; 1: none. */
+static int lookup_cached(struct vinode *dir, const char *name, size_t len,
+			 struct vinode **out)
+{
+	struct vdentry *d = dentry_find(dir->m, dir, name, len);
+
+	if (!d || expired(d->expire))
+		return 1;
+	if (!d->inode)
+		return -ENOENT;
+	vinode_get(d->inode);
+	*out = d->inode;
+	return 0;
+}
+
 /*
- * FUSE_LOOKUP of @name in @dir, through the dentry cache (lookup_fast
- * with fuse_dentry_revalidate, then fuse_lookup).  Returns a reference.
+ * fuse_lookup, under the directory's i_rwsem (shared by lookup_slow, or
+ * exclusive by the caller: @held) and fi->mutex.
  */
-int vfs_lookup(const struct emu_cred *cred, struct vinode *dir,
-	       const char *name, size_t len, struct vinode **out)
+static int lookup_slow(const struct emu_cred *cred, struct vinode *dir,
+		       const char *name, size_t len, struct vinode **out)
 {
 	struct vmount *m = dir->m;
-	struct vdentry *d = dentry_find(m, dir, name, len);
+	struct vlookup_waiter lw;
 	struct fuse_entry_out e;
+	struct vlookup l, *other;
 	struct vinode *in;
+	struct list_head *pos, *tmp;
+	bool locked;
 	int r;
 
-	*out = NULL;
-	if (len > NAME_MAX)
-		return -ENAMETOOLONG;
-	if (d && !expired(d->expire)) {
-		if (!d->inode)
-			return -ENOENT;
-		vinode_get(d->inode);
-		*out = d->inode;
-		return 0;
+	r = lookup_cached(dir, name, len, out);
+	if (r <= 0)
+		return r;
+	other = lookup_in_flight(m, dir, name, len);
+	if (other) {
+		/* its answer is ours */
+		lw.f = fiber_self();
+		lw.done = false;
+		lw.inode = NULL;
+		list_add_tail(&lw.entry, &other->waiters);
+		while (!lw.done)
+			fiber_sleep();
+		*out = lw.inode;
+		return lw.result;
 	}
-	if (d && d->inode && revalidate(cred, dir, name, len, d->inode)) {
-		d = dentry_find(m, dir, name, len);
-		if (d && d->inode) {
-			vinode_get(d->inode);
-			*out = d->inode;
-			return 0;
-		}
-	}
+	l.dir = dir;
+	l.name = name;
+	l.len = len;
+	list_init(&l.waiters);
+	list_add_tail(&l.entry, &m->lookups);
 	dentry_drop(m, dir, name, len);
+	locked = vfs_lock_dirop(dir);
 	r = lookup_request(cred, dir, name, len, &e);
+	vfs_unlock_dirop(dir, locked);
 	if (r == -ENOENT || (!r && !e.nodeid)) {
 		/* Negative: cached for the entry timeout of a nodeid 0
 		 * reply, not at all for ENOENT. */
@@ -744,29 +816,81 @@ int vfs_lookup(const struct emu_cred *cred, struct vinode *dir,
 			dentry_set(m, dir, name, len, NULL,
 				   vfs_expiry(e.entry_valid,
 					      e.entry_valid_nsec));
-		return -ENOENT;
+		r = -ENOENT;
+	} else if (!r) {
+		r = vinode_iget(m, &e, &in);
+		if (r < 0) {
+			/* Linux forgets the lookup it could not use. */
+			fdk_queue_forget(&m->fc, e.nodeid, 1);
+		} else if (in == m->root) {
+			/* fuse_lookup: the root has no other name */
+			vinode_put(in);
+			r = -EIO;
+		} else {
+			r = dentry_set(m, dir, name, len, in,
+				       vfs_expiry(e.entry_valid,
+						  e.entry_valid_nsec));
+			if (r < 0)
+				vinode_put(in);
+			else
+				*out = in;
+		}
 	}
-	if (r < 0)
+	list_del_init(&l.entry);
+	list_for_each_safe(pos, tmp, &l.waiters) {
+		struct vlookup_waiter *w = list_entry(pos,
+					struct vlookup_waiter, entry);
+
+		list_del_init(&w->entry);
+		w->result = r;
+		if (!r) {
+			w->inode = *out;
+			vinode_get(w->inode);
+		}
+		w->done = true;
+		fiber_wake(w->f);
+	}
+	return r;
+}
+
+/*
+ * FUSE_LOOKUP of @name in @dir, through the dentry cache (lookup_fast
+ * with fuse_dentry_revalidate, then lookup_slow and fuse_lookup).  @held:
+ * the caller holds @dir's i_rwsem exclusively.  Returns a reference.
+ */
+int vfs_lookup_locked(const struct emu_cred *cred, struct vinode *dir,
+		      const char *name, size_t len, struct vinode **out,
+		      bool held)
+{
+	struct vdentry *d;
+	int r;
+
+	*out = NULL;
+	if (len > NAME_MAX)
+		return -ENAMETOOLONG;
+	r = lookup_cached(dir, name, len, out);
+	if (r <= 0)
 		return r;
-	r = vinode_iget(m, &e, &in);
-	if (r < 0) {
-		/* Linux forgets the lookup it could not use. */
-		fdk_queue_forget(&m->fc, e.nodeid, 1);
-		return r;
+	d = dentry_find(dir->m, dir, name, len);
+	if (d && d->inode && revalidate(cred, dir, name, len, d->inode)) {
+		r = lookup_cached(dir, name, len, out);
+		if (r <= 0)
+			return r;
 	}
-	if (in == m->root) {
-		/* fuse_lookup: the root has no other name */
-		vinode_put(in);
-		return -EIO;
-	}
-	r = dentry_set(m, dir, name, len, in,
-		       vfs_expiry(e.entry_valid, e.entry_valid_nsec));
-	if (r < 0) {
-		vinode_put(in);
-		return r;
-	}
-	*out = in;
-	return 0;
+	if (held)
+		return lookup_slow(cred, dir, name, len, out);
+	vinode_get(dir);
+	fiber_down_read(&dir->i_rwsem);
+	r = lookup_slow(cred, dir, name, len, out);
+	fiber_up_read(&dir->i_rwsem);
+	vinode_put(dir);
+	return r;
+}
+
+int vfs_lookup(const struct emu_cred *cred, struct vinode *dir,
+	       const char *name, size_t len, struct vinode **out)
+{
+	return vfs_lookup_locked(cred, dir, name, len, out, false);
 }
 
 /*
@@ -801,12 +925,72 @@ int vfs_new_entry(struct vinode *dir, const char *name, size_t len,
 	return 0;
 }
 
+/* Let go of the directory locks the walk took (WALK_PARENT, rename). */
+void vfs_walk_unlock(struct walk *w)
+{
+	if (w->locked)
+		fiber_up_write(&w->locked->i_rwsem);
+	w->locked = NULL;
+	if (w->rename_locked)
+		fiber_up_write(&w->rename_locked->rename_mutex);
+	w->rename_locked = NULL;
+}
+
 static void walk_release(struct walk *w)
 {
+	vfs_walk_unlock(w);
 	vinode_put(w->dir);
 	vinode_put(w->inode);
 	vinode_put(w->ndir);
 	w->dir = w->inode = w->ndir = NULL;
+}
+
+/*
+ * lock_rename of two WALK_NOLAST walks: their directories' i_rwsem, an
+ * ancestor's first, with the mount's rename mutex when they differ.
+ */
+void vfs_lock_rename(struct walk *o, struct walk *n)
+{
+	struct vinode *first = n->dir, *second = o->dir;
+
+	if (o->dir == n->dir) {
+		fiber_down_write(&o->dir->i_rwsem);
+		o->locked = o->dir;
+		return;
+	}
+	fiber_down_write(&o->m->rename_mutex);
+	o->rename_locked = o->m;
+	if (vinode_is_ancestor(o->dir, n->dir)) {
+		first = o->dir;
+		second = n->dir;
+	}
+	fiber_down_write(&first->i_rwsem);
+	fiber_down_write(&second->i_rwsem);
+	o->locked = o->dir;
+	n->locked = n->dir;
+}
+
+/* lock_two_nondirectories: inode locks, in address order. */
+void vfs_lock_two(struct vinode *a, struct vinode *b)
+{
+	if (a && b && a > b) {
+		struct vinode *t = a;
+
+		a = b;
+		b = t;
+	}
+	if (a)
+		fiber_down_write(&a->i_rwsem);
+	if (b && b != a)
+		fiber_down_write(&b->i_rwsem);
+}
+
+void vfs_unlock_two(struct vinode *a, struct vinode *b)
+{
+	if (a)
+		fiber_up_write(&a->i_rwsem);
+	if (b && b != a)
+		fiber_up_write(&b->i_rwsem);
 }
 
 /* d_path of where a walk ended: by the name it took last, which for a
@@ -1035,7 +1219,15 @@ int vfs_walk(const struct emu_cred *cred, struct vinode *base,
 			memcpy(w->last, name, len);
 			w->last[len] = '\0';
 			w->lastlen = len;
-			r = vfs_lookup(cred, w->dir, name, len, &w->inode);
+			if (flags & WALK_NOLAST)
+				return 0;
+			/* filename_create, do_unlinkat...: the entry is
+			 * looked up and changed under the directory's
+			 * i_rwsem */
+			fiber_down_write(&w->dir->i_rwsem);
+			w->locked = w->dir;
+			r = vfs_lookup_locked(cred, w->dir, name, len,
+					      &w->inode, true);
 			if (r == -ENOENT)
 				return 0;
 			if (r < 0)
@@ -1045,6 +1237,7 @@ int vfs_walk(const struct emu_cred *cred, struct vinode *base,
 				return 0;
 			/* O_CREAT follows a final symlink: the walk goes
 			 * on from its target. */
+			vfs_walk_unlock(w);
 			next = w->inode;
 			w->inode = w->dir;
 			w->dir = NULL;
@@ -1364,6 +1557,8 @@ int vfs_mount(const struct emu_cred *cred, struct emu_dev *dev,
 	if (!m)
 		return -ENOMEM;
 	list_init(&m->entry);
+	list_init(&m->lookups);
+	fiber_rwsem_init(&m->rename_mutex);
 	m->id = next_mount_id++;
 	m->path = strdup(target);
 	m->pathlen = strlen(target);

@@ -9,7 +9,10 @@
 #include "emu.h"
 
 #define WALK_FOLLOW	(1u << 0)	/* follow a final symlink */
-#define WALK_PARENT	(1u << 1)	/* stop at the last component */
+#define WALK_PARENT	(1u << 1)	/* stop at the last component, look
+					 * it up under its directory's
+					 * i_rwsem (held: w->locked) */
+#define WALK_NOLAST	(1u << 2)	/* ... without lock or lookup */
 
 /* What the last component of a WALK_PARENT walk is (namei's LAST_*). */
 enum {
@@ -25,6 +28,8 @@ struct walk {
 	struct vinode *inode;		/* the result, or NULL */
 	int last_type;			/* WALK_PARENT: WALK_LAST_* */
 	struct vinode *ndir;		/* else: the last name's directory */
+	struct vinode *locked;		/* i_rwsem held (exclusive) */
+	struct vmount *rename_locked;	/* rename_mutex held */
 	char last[NAME_MAX + 1];
 	size_t lastlen;
 	bool trailing_slash;
@@ -77,6 +82,15 @@ int vfs_setattr(const struct emu_cred *cred, struct vinode *in,
 void vfs_stat_out(struct vinode *in, struct fdp_stat_out *out);
 int vfs_lookup(const struct emu_cred *cred, struct vinode *dir,
 	       const char *name, size_t len, struct vinode **out);
+int vfs_lookup_locked(const struct emu_cred *cred, struct vinode *dir,
+		      const char *name, size_t len, struct vinode **out,
+		      bool held);
+bool vfs_lock_dirop(struct vinode *dir);
+void vfs_unlock_dirop(struct vinode *dir, bool locked);
+void vfs_walk_unlock(struct walk *w);
+void vfs_lock_rename(struct walk *o, struct walk *n);
+void vfs_lock_two(struct vinode *a, struct vinode *b);
+void vfs_unlock_two(struct vinode *a, struct vinode *b);
 int vfs_inode_path(struct vinode *in, char *buf, size_t size);
 int vinode_iget(struct vmount *m, const struct fuse_entry_out *e,
 		struct vinode **out);

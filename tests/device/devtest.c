@@ -2702,6 +2702,51 @@ static void t_getattr_of_fstat(struct dt *dt)
 	CHECK_EQ(serve_result(dt, &c), 0);
 }
 
+/*
+ * Lookups in one directory: without FUSE_PARALLEL_DIROPS fuse_lock_inode
+ * serialises them (a second LOOKUP waits for the first's reply); with it
+ * both are in flight.  A lookup of a name already being looked up waits
+ * for that one and takes its answer (d_alloc_parallel): one LOOKUP.
+ */
+static void lookups_in_one_dir(struct dt *dt, bool parallel)
+{
+	struct fuse_in_header *h;
+	struct caller c1, c2, c3;
+	uint64_t u1, u2;
+
+	dt->want_flags = parallel ? FUSE_PARALLEL_DIROPS : 0;
+	dt_start(dt, DT_MINOR, DT_MAX_WRITE);
+	u1 = start_lookup(dt, &c1, "x", 0);
+	caller_start(dt, &c2, call_stat, mp(dt, "y"), 0, 0);
+	caller_start(dt, &c3, call_stat, mp(dt, "x"), 0, 0);
+	if (parallel) {
+		h = dt_serve_until(dt, FUSE_LOOKUP, "y");
+		u2 = h->unique;
+		dt_expect_idle(dt, dt->fd);	/* nothing more for "x" */
+		dt_reply_err(dt, u2, ENOENT);
+		dt_reply_entry(dt, u1, 2, S_IFREG | 0644, 3600);
+	} else {
+		dt_expect_idle(dt, dt->fd);
+		dt_reply_entry(dt, u1, 2, S_IFREG | 0644, 3600);
+		h = dt_serve_until(dt, FUSE_LOOKUP, "y");
+		dt_reply_err(dt, h->unique, ENOENT);
+	}
+	CHECK_EQ(caller_wait(&c1).ret, 0);
+	CHECK_ERR(caller_wait(&c2).ret, ENOENT);
+	CHECK_EQ(caller_wait(&c3).ret, 0);
+	dt_expect_idle(dt, dt->fd);
+}
+
+static void t_lookups_serialised(struct dt *dt)
+{
+	lookups_in_one_dir(dt, false);
+}
+
+static void t_lookups_parallel_dirops(struct dt *dt)
+{
+	lookups_in_one_dir(dt, true);
+}
+
 static const struct dt_test tests[] = {
 	T(ids_even_and_nonzero),
 	T(init_first),
@@ -2746,6 +2791,8 @@ static const struct dt_test tests[] = {
 	T(link_keeps_attrs),
 	T(rename_into_itself),
 	T(getattr_of_fstat),
+	T(lookups_serialised),
+	T(lookups_parallel_dirops),
 };
 #define NTESTS	(sizeof(tests) / sizeof(tests[0]))
 
