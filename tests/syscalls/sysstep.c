@@ -5,7 +5,7 @@
  * kernel FUSE mount and on an emulated one (libmountshim.so preloaded).
  * The syscalls suite (run.sh) runs it in both modes and compares.
  *
- *	sysstep [-c CASE] MOUNT OUTSIDE CASEFILE...
+ *	sysstep [-c CASE] [-n] MOUNT OUTSIDE CASEFILE...
  *
  * A case file holds cases; a case is a name and a short sequence of
  * steps:
@@ -17,8 +17,9 @@
  *
  * Each case runs in its own process (killed after 15 s) in a fresh
  * directory MOUNT/CASE ($CASE), with OUTSIDE/CASE ($OUT) made for it on
- * the real file system and umask 022.  For every step one line goes to
- * stdout: the step as written, " = ", the result ("0", "-1 ENOENT",
+ * the real file system and umask 022 (with -n, for a file system where
+ * nothing can be made, $CASE is MOUNT itself).  For every step one line
+ * goes to stdout: the step as written, " = ", the result ("0", "-1 ENOENT",
  * "fd", "ok", "NULL EBADF") and what the call returned, normalised:
  * stat shows type, permissions, links, size, blocks, owner and times
  * as "now" (within a day of the start) or their exact value, never
@@ -93,6 +94,7 @@
 /* ---- the case being run ------------------------------------------------ */
 
 static char mnt[PATH_MAX], outside[PATH_MAX], top[PATH_MAX];
+static bool in_mount;		/* -n: $CASE is the mount itself */
 static char casedir[PATH_MAX + 256], outdir[PATH_MAX + 256];
 static const char *casename;
 static time_t t0;
@@ -2434,7 +2436,9 @@ static void run_case(const struct kase *k)
 	case_pid = getpid();
 	snprintf(casedir, sizeof(casedir), "%s/%s", mnt, k->name);
 	snprintf(outdir, sizeof(outdir), "%s/%s", outside, k->name);
-	if (mkdir(casedir, 0755) < 0) {
+	if (in_mount)
+		snprintf(casedir, sizeof(casedir), "%s", mnt);
+	else if (mkdir(casedir, 0755) < 0) {
 		dprintf(outfd, "SETUP mkdir $CASE: %s\n",
 			strerrorname_np(errno));
 		_exit(3);
@@ -2575,10 +2579,13 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_fault };
 	int nk = 0, i, rc = 0, opt;
 
-	while ((opt = getopt(argc, argv, "c:")) != -1) {
-		if (opt != 'c')
+	while ((opt = getopt(argc, argv, "c:n")) != -1) {
+		if (opt == 'n')
+			in_mount = true;
+		else if (opt == 'c')
+			only = optarg;
+		else
 			goto usage;
-		only = optarg;
 	}
 	if (argc - optind < 3)
 		goto usage;
@@ -2615,6 +2622,7 @@ int main(int argc, char **argv)
 	free_cases(ks, nk);
 	return rc;
 usage:
-	fprintf(stderr, "usage: sysstep [-c CASE] MOUNT OUTSIDE CASEFILE...\n");
+	fprintf(stderr,
+		"usage: sysstep [-c CASE] [-n] MOUNT OUTSIDE CASEFILE...\n");
 	return 2;
 }
