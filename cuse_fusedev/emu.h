@@ -214,9 +214,9 @@ struct vmount {
 	bool umounting;			/* the unmount fiber runs */
 	/* What the daemon answered ENOSYS to (fc->no_* in Linux). */
 	bool no_open, no_opendir, no_create, no_flush, no_fsync,
-	     no_fsyncdir, no_xattr, no_access, no_lseek, no_readdirplus,
-	     no_fallocate, no_copy_file_range, no_tmpfile,
-	     no_rename2;
+	     no_fsyncdir, no_setxattr, no_getxattr, no_listxattr,
+	     no_removexattr, no_access, no_lseek, no_readdirplus,
+	     no_fallocate, no_copy_file_range, no_tmpfile, no_rename2;
 	bool finished;
 	bool posix_lk_sent;		/* a POSIX lock went to the daemon */
 	unsigned int nfiles;		/* open files */

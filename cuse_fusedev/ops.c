@@ -523,10 +523,9 @@ static int do_xattr(const struct emu_cred *cred, uint32_t op,
 	struct fuse_getxattr_out go = { 0 };
 	struct fdk_req req;
 	size_t nlen = name ? strlen(name) : 0;
+	bool *no;
 	int r;
 
-	if (m->no_xattr)
-		return -EOPNOTSUPP;
 	if (name && (!nlen || nlen > 255))
 		return nlen ? -ERANGE : -EINVAL;
 	/* xattr_permission: user.* only on files and directories */
@@ -539,6 +538,7 @@ static int do_xattr(const struct emu_cred *cred, uint32_t op,
 			return -E2BIG;
 		if (m->mountflags & MS_RDONLY)
 			return -EROFS;
+		no = &m->no_setxattr;
 		sx.size = size;
 		sx.flags = flags;
 		vfs_req_init(&req, FUSE_SETXATTR, in->nodeid);
@@ -548,6 +548,8 @@ static int do_xattr(const struct emu_cred *cred, uint32_t op,
 		break;
 	case FDP_OP_GETXATTR:
 	case FDP_OP_LISTXATTR:
+		no = op == FDP_OP_GETXATTR ? &m->no_getxattr :
+					     &m->no_listxattr;
 		if (size > cap)
 			size = cap;
 		gx.size = size;
@@ -566,12 +568,16 @@ static int do_xattr(const struct emu_cred *cred, uint32_t op,
 	case FDP_OP_REMOVEXATTR:
 		if (m->mountflags & MS_RDONLY)
 			return -EROFS;
+		no = &m->no_removexattr;
 		vfs_req_init(&req, FUSE_REMOVEXATTR, in->nodeid);
 		vfs_in(&req, name, nlen + 1);
 		break;
 	default:
 		return -EINVAL;
 	}
+	/* fuse_setxattr, fuse_getxattr...: each opcode's ENOSYS is its own */
+	if (*no)
+		return -EOPNOTSUPP;
 	if (op == FDP_OP_SETXATTR || op == FDP_OP_REMOVEXATTR) {
 		vfs_lock_two(in, NULL);		/* __vfs_setxattr_locked */
 		r = vfs_request(m, cred, &req);
@@ -580,7 +586,7 @@ static int do_xattr(const struct emu_cred *cred, uint32_t op,
 		r = vfs_request(m, cred, &req);
 	}
 	if (r == -ENOSYS) {
-		m->no_xattr = true;
+		*no = true;
 		return -EOPNOTSUPP;
 	}
 	if (r < 0)

@@ -19,11 +19,19 @@
 #   it_init                  make $W, install the cleanup trap
 #   start_daemon MODE MNT CMD...   start a daemon (foreground, -f) and wait
 #                            (10 s) until MNT is mounted; $DAEMON_PID
-#   stop_daemon MNT          fusermount3 -u MNT, wait for the daemon's exit;
-#                            0 only if both worked; $STOP_STATUS = its exit
+#   stop_daemon MNT [HELPER] HELPER -u MNT (fusermount3 unless given),
+#                            wait for the daemon's exit; 0 only if both
+#                            worked; $STOP_STATUS = its exit
 #   kill_daemon MNT SIGNAL   send SIGNAL to MNT's daemon
 #   reap_daemon MNT          wait (5 s) for an exited daemon, forget it
 #   is_mounted MNT           the mode's mount table lists MNT
+#   step NAME                start a named part of the transcript (a
+#                            line "### NAME"; differential.sh compares
+#                            part by part with --deviations); emulated:
+#                            fails on an escaped kernel FUSE mount
+#   check_no_escape          emulated: fail if the kernel lists a FUSE
+#                            mount under $W (a daemon that mounted the
+#                            kernel's FUSE behind the emulator)
 #   bg_client NAME CMD...    start a client in the background, stdout to
 #                            $W/NAME.out; $CLIENT_PID
 #   wait_exit PID SECS       wait until PID exited; $EXIT_STATUS
@@ -31,7 +39,8 @@
 #   wait_for SECS WHAT CMD...  poll CMD until it succeeds, with a deadline
 #   in_dir DIR               where t and q run (the script never enters
 #                            a mount itself); $W at first
-#   t 'SHELL COMMAND'        run it (timeout 30 s, abandoned at 35 s);
+#   t 'SHELL COMMAND'        run it (timeout T_TIMEOUT, default 30 s,
+#                            abandoned 5 s later);
 #                            print "$ command", its output and "! exit N"
 #                            plus the errno name; sets $T_RC, $T_ERRNO
 #   q 'SHELL COMMAND'        the same, silent; prints its output
@@ -68,6 +77,7 @@ it_mnts=()			# every mountpoint ever used, for cleanup
 it_clients=()			# background client pids
 it_logs=()			# daemon logs, shown on failure
 it_probe=0			# numbers probe output files
+it_t0=0				# it_init's time, ms
 
 log() {
 	echo "$it_name[$IT_MODE]: $*" >&2
@@ -83,15 +93,26 @@ skip() {
 	exit 77
 }
 
+# A failure goes to stderr and into the transcript, where it marks the
+# step it happened in (differential.sh --deviations).
+it_failure() {
+	log "$*"
+	if [ -n "$W" ]; then
+		say "$*" | norm
+	else
+		say "$*"
+	fi
+}
+
 fail() {
-	log "FAIL: $*"
+	it_failure "FAIL: $*"
 	it_failed=1
 	exit 1
 }
 
 check_eq() {
 	if [ "$2" != "$3" ]; then
-		log "CHECK FAILED: $1: expected '$2', got '$3'"
+		it_failure "CHECK FAILED: $1: expected '$2', got '$3'"
 		it_failed=1
 		return 1
 	fi
@@ -103,7 +124,7 @@ check() {
 
 	shift
 	if ! "$@"; then
-		log "CHECK FAILED: $what ($*)"
+		it_failure "CHECK FAILED: $what ($*)"
 		it_failed=1
 		return 1
 	fi
@@ -237,6 +258,31 @@ is_mounted() {
 	fi
 }
 
+# Kernel FUSE mounts at or under $W, one a line: "MOUNTPOINT FSTYPE".
+kernel_fuse_mounts() {
+	awk -v b="$W" '$5 == b || index($5, b "/") == 1 {
+		for (i = 7; $i != "-"; i++) ;
+		if ($(i + 1) ~ /^fuse/) print $5, $(i + 1) }' /proc/self/mountinfo
+}
+
+# Under emulation no daemon may mount the kernel's FUSE: such a mount
+# would serve the clients behind the emulator's back (and pass every
+# comparison).  Kernel mode: nothing to check.
+check_no_escape() {
+	local m
+
+	[ "$IT_MODE" = emulated ] || return 0
+	m=$(kernel_fuse_mounts)
+	[ -z "$m" ] && return 0
+	fail "kernel FUSE mount under emulation (the daemon escaped): $m"
+}
+
+step() {
+	check_no_escape
+	log "step $1 at $(($(now_ms) - it_t0)) ms"
+	say "### $1"
+}
+
 # MNT answers stat with another st_dev than its parent: what a client sees
 # once the daemon serves the mount.
 dev_differs() {
@@ -256,6 +302,7 @@ _daemon_up() {
 		log "daemon for $mnt exited (status $?) before mounting"
 		fail "daemon did not mount $mnt"
 	fi
+	check_no_escape
 	is_mounted "$mnt" && dev_differs "$mnt"
 }
 
@@ -284,9 +331,7 @@ start_daemon() {
 		fi
 		fail "$* did not mount $mnt within 10 s"
 	fi
-	if [ "$mode" = emulated ] && kernel_mounted "$mnt"; then
-		fail "$1 made a kernel mount at $mnt under emulation"
-	fi
+	check_no_escape
 }
 
 kill_daemon() {
@@ -308,20 +353,22 @@ reap_daemon() {
 	unset "it_dpid[$1]"
 }
 
-# stop_daemon MNT: unmount with fusermount3 -u (under emulation the shim
-# turns that into an emulated unmount) and wait for the daemon to leave.
+# stop_daemon MNT [HELPER]: unmount with HELPER -u, fusermount3 unless
+# given (fusermount for libfuse 2 daemons; under emulation the shim turns
+# either into an emulated unmount) and wait for the daemon to leave.
 # Returns 0 only if the unmount worked, the daemon exited by itself and
 # MNT is no longer mounted.  Whatever happens, the daemon is gone after
 # (or, blocked in the kernel, abandoned to the final cleanup).
 stop_daemon() {
-	local mnt=$1 pid=${it_dpid[$1]:-} rc=0 out
+	local mnt=$1 helper=${2:-fusermount3} pid=${it_dpid[$1]:-} rc=0 out
 
 	STOP_STATUS=
+	check_no_escape
 	[ -n "$pid" ] && kill -CONT "$pid" 2>/dev/null
 	out=$IT_RUN/stop.$((++it_probe))
-	if ! run_deadline 15 "$out" timeout -k 2 10 fusermount3 -u "$mnt"
+	if ! run_deadline 15 "$out" timeout -k 2 10 "$helper" -u "$mnt"
 	then
-		log "fusermount3 -u $mnt failed: $(cat "$out.err")"
+		log "$helper -u $mnt failed: $(cat "$out.err")"
 		rc=1
 	fi
 	if [ -n "$pid" ]; then
@@ -395,10 +442,11 @@ squeeze() {
 export -f squeeze
 
 # t and q run their commands in $T_CWD (in_dir DIR), under `timeout -k 2
-# 30` and run_deadline T_DEADLINE.  The script itself never enters a
-# mount nor reads from one: a call the daemon (or the emulator) never
-# answers would block the script's shell beyond any deadline.
-T_DEADLINE=35
+# T_TIMEOUT` (30 s unless the scenario sets it) and run_deadline
+# T_TIMEOUT + 5.  The script itself never enters a mount nor reads from
+# one: a call the daemon (or the emulator) never answers would block the
+# script's shell beyond any deadline.
+T_TIMEOUT=${T_TIMEOUT:-30}
 T_CWD=
 export T_CWD
 t_n=0
@@ -441,7 +489,7 @@ run_memfs_scenario() {
 q() {
 	local f=$IT_RUN/q.$BASHPID.$RANDOM
 
-	run_deadline $T_DEADLINE "$f" timeout -k 2 30 bash -c \
+	run_deadline $((T_TIMEOUT + 5)) "$f" timeout -k 2 $T_TIMEOUT bash -c \
 		"cd \"\$T_CWD\" || exit 125
 $1"
 	cat "$f"
@@ -454,7 +502,7 @@ t() {
 	out=$IT_RUN/t.$t_n.out
 	err=$out.err
 	say "\$ $cmd"
-	run_deadline $T_DEADLINE "$out" timeout -k 2 30 bash -c \
+	run_deadline $((T_TIMEOUT + 5)) "$out" timeout -k 2 $T_TIMEOUT bash -c \
 		"cd \"\$T_CWD\" || exit 125
 $cmd"
 	T_RC=$?
@@ -548,6 +596,7 @@ it_cleanup() {
 }
 
 it_init() {
+	it_t0=$(now_ms)
 	W=$(mktemp -d "${IT_TMPDIR:-/tmp}/fusedev-it.XXXXXX") || fail "mktemp"
 	export W
 	T_CWD=$W
