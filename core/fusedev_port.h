@@ -163,7 +163,9 @@ enum fdp_op {
 	FDP_OP_UMOUNT,		/* in: fdp_path_in (flags = umount2 flags) */
 
 	/* client side, by path: in: fdp_path_in + path [+ NUL + path2] */
-	FDP_OP_STAT,		/* flags AT_SYMLINK_NOFOLLOW; out: fdp_stat_out */
+	FDP_OP_STAT,		/* flags AT_SYMLINK_NOFOLLOW and
+				 * AT_STATX_*_SYNC, mode the statx mask (0:
+				 * stat's); out: fdp_stat_out */
 	FDP_OP_OPEN,		/* flags open flags, mode; out: fdp_open_out */
 	FDP_OP_MKDIR,		/* mode */
 	FDP_OP_MKNOD,		/* mode, arg = rdev */
@@ -191,7 +193,8 @@ enum fdp_op {
 				 * the path resolves to, NUL-terminated */
 
 	/* client side, by open file: in: fdp_file_in [+ data] */
-	FDP_OP_FSTAT,		/* out: fdp_stat_out */
+	FDP_OP_FSTAT,		/* flags AT_STATX_*_SYNC, size the statx
+				 * mask (0: fstat's); out: fdp_stat_out */
 	FDP_OP_PREAD,		/* offset (-1: at and advancing the position),
 				 * size; out: data */
 	FDP_OP_PWRITE,		/* offset (-1: position), data after;

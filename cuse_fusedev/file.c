@@ -1125,8 +1125,7 @@ static int file_op(const struct emu_cred *cred, uint32_t op,
 		return -EBADF;
 	switch (op) {
 	case FDP_OP_FSTAT:
-		/* fuse_getattr: stat by file passes no file */
-		r = vfs_fresh_attr(cred, f->inode, NULL, STATX_BASIC_STATS);
+		r = vfs_stat_attr(cred, f->inode, in->size, in->flags);
 		if (r < 0)
 			return r;
 		vfs_stat_out(f->inode, out);

@@ -664,6 +664,9 @@ static int op_open(struct path_call *c)
 	if (!(flags & O_PATH) &&
 	    (flags & (O_CREAT | O_DIRECTORY)) == (O_CREAT | O_DIRECTORY))
 		return -EINVAL;
+	/* force_o_largefile: what the daemon sees in OPEN, READ, WRITE */
+	if (!(flags & O_PATH))
+		flags |= KERNEL_O_LARGEFILE;
 	if (flags & O_PATH) {
 		r = vfs_walk(cred, c->base, c->path,
 			     (flags & O_NOFOLLOW) ? 0 : WALK_FOLLOW, w);
@@ -754,8 +757,8 @@ static int op_stat(struct path_call *c)
 	int r = walk_target(c);
 
 	if (!r)
-		r = vfs_fresh_attr(c->cred, c->w.inode, NULL,
-				   STATX_BASIC_STATS);
+		r = vfs_stat_attr(c->cred, c->w.inode, c->in->mode,
+				  c->in->flags);
 	if (!r) {
 		vfs_stat_out(c->w.inode, c->out);
 		*c->outlen = sizeof(struct fdp_stat_out);

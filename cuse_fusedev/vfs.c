@@ -574,6 +574,25 @@ int vfs_fresh_attr(const struct emu_cred *cred, struct vinode *in,
 	return vfs_getattr(cred, in, f);
 }
 
+/*
+ * fuse_getattr for stat(2) and statx(2): the attributes @mask asks for
+ * (0: stat's), refreshed as fuse_update_get_attr decides with @flags'
+ * AT_STATX_FORCE_SYNC or AT_STATX_DONT_SYNC.  No file is passed.
+ */
+int vfs_stat_attr(const struct emu_cred *cred, struct vinode *in,
+		  uint32_t mask, uint32_t flags)
+{
+	if (!mask)
+		mask = STATX_BASIC_STATS;
+	switch (flags & AT_STATX_SYNC_TYPE) {
+	case AT_STATX_FORCE_SYNC:
+		return vfs_getattr(cred, in, NULL);
+	case AT_STATX_DONT_SYNC:
+		return 0;
+	}
+	return vfs_fresh_attr(cred, in, NULL, mask);
+}
+
 void vfs_invalidate_attr(struct vinode *in, uint32_t mask)
 {
 	in->inval_mask |= mask;

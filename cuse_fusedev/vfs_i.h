@@ -37,6 +37,9 @@ struct walk {
 	char ext[FUSEDEV_PATH_MAX];	/* FDP_EXTERNAL */
 };
 
+/* The kernel's O_LARGEFILE on x86_64 (glibc's is 0 for 64-bit code). */
+#define KERNEL_O_LARGEFILE	0100000
+
 /* fuse_update_attributes: what the VFS itself needs (no atime). */
 #define VFS_ATTR_INTERNAL	(STATX_BASIC_STATS & ~STATX_ATIME)
 /* FUSE_STATX_MODSIZE: what a write changes. */
@@ -75,6 +78,8 @@ int vfs_fresh_attr(const struct emu_cred *cred, struct vinode *in,
 		   struct vfile *f, uint32_t mask);
 void vfs_attr_set(struct vinode *in, const struct fuse_attr *a,
 		  uint64_t sec, uint32_t nsec);
+int vfs_stat_attr(const struct emu_cred *cred, struct vinode *in,
+		  uint32_t mask, uint32_t flags);
 void vfs_invalidate_attr(struct vinode *in, uint32_t mask);
 void vfs_invalidate_atime(struct vinode *in);
 int vfs_setattr(const struct emu_cred *cred, struct vinode *in,

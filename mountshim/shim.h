@@ -388,8 +388,11 @@ long shim_op_file(uint32_t op, uint64_t open_key, int64_t offset,
 		  uint64_t size, uint32_t flags, uint32_t whence,
 		  const void *data, size_t datalen, void *out, size_t outsz,
 		  size_t *outlen);
-/* FDP_OP_FSTAT of @open_key: 0 or -errno (-EIO for a short reply). */
+/* FDP_OP_FSTAT of @open_key: 0 or -errno (-EIO for a short reply);
+ * the statx form with its AT_STATX_* @flags and @mask (0: stat's). */
 long shim_op_fstat(uint64_t open_key, struct fdp_stat_out *o);
+long shim_op_fstatx(uint64_t open_key, int flags, unsigned int mask,
+		    struct fdp_stat_out *o);
 /* FDP_OP_FPATH of @open_key into @buf (FUSEDEV_PATH_MAX). */
 int shim_op_fpath(uint64_t open_key, char *buf);
 
@@ -406,9 +409,12 @@ long shim_client_open(struct shim_route *rt, int flags, mode_t mode);
  */
 long shim_open_routed(struct shim_route *rt, int dirfd, const char *path,
 		      int flags, mode_t mode);
-/* FDP_OP_STAT of rt->abs into @out. */
+/* FDP_OP_STAT of rt->abs into @out (@flags AT_SYMLINK_NOFOLLOW,
+ * AT_STATX_*); the statx form with the mask it asks for. */
 long shim_client_stat(struct shim_route *rt, int flags,
 		      struct fdp_stat_out *out);
+long shim_client_statx(struct shim_route *rt, int flags, unsigned int mask,
+		       struct fdp_stat_out *out);
 /* pread of an emulated open file, looping over FDP_IO_MAX. */
 ssize_t shim_client_pread(uint64_t open_key, void *buf, size_t n,
 			  int64_t off);

@@ -1316,17 +1316,24 @@ static void fill_statx(struct statx *x, const struct fdp_stat_out *o)
 	x->stx_dev_minor = minor(o->dev);
 }
 
-long shim_client_stat(struct shim_route *rt, int flags,
-		      struct fdp_stat_out *out)
+long shim_client_statx(struct shim_route *rt, int flags, unsigned int mask,
+		       struct fdp_stat_out *out)
 {
 	size_t n = 0;
 	long r;
 
-	r = shim_op_path(rt, FDP_OP_STAT, NULL, flags & AT_SYMLINK_NOFOLLOW,
-			 0, 0, NULL, 0, out, sizeof(*out), &n);
+	r = shim_op_path(rt, FDP_OP_STAT, NULL,
+			 flags & (AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_TYPE),
+			 mask, 0, NULL, 0, out, sizeof(*out), &n);
 	if (r == 0 && n < sizeof(*out))
 		r = -EIO;
 	return r;
+}
+
+long shim_client_stat(struct shim_route *rt, int flags,
+		      struct fdp_stat_out *out)
+{
+	return shim_client_statx(rt, flags, 0, out);
 }
 
 static long emu_stat(struct shim_route *rt, int flags, struct stat *st)
@@ -1427,13 +1434,14 @@ WRAP_FXSTATAT(__fxstatat, struct stat)
 WRAP_FXSTATAT(__fxstatat64, struct stat64)
 
 static long emu_statx(struct shim_route *rt, const struct shim_fdinfo *fi,
-		      int flags, struct statx *x)
+		      int flags, unsigned int mask, struct statx *x)
 {
 	struct fdp_stat_out o;
 	long r;
 
-	r = rt ? shim_client_stat(rt, flags, &o) :
-		 shim_op_fstat(fi->open_key, &o);
+	/* fuse_getattr refreshes what @mask asks for */
+	r = rt ? shim_client_statx(rt, flags, mask, &o) :
+		 shim_op_fstatx(fi->open_key, flags, mask, &o);
 	if (r == 0)
 		fill_statx(x, &o);
 	return r;
@@ -1447,10 +1455,10 @@ SHIM_EXPORT int statx(int dirfd, const char *path, int flags,
 		      (mask & STATX__RESERVED));
 	if (empty_path(path, flags))
 		SHIM_FDCALL(int, dirfd, REAL(statx)(dirfd, path, flags, mask, x),
-			    emu_statx(NULL, &fi, flags, x));
+			    emu_statx(NULL, &fi, flags, mask, x));
 	SHIM_PATHCALL(int, dirfd, path,
 		      REAL(statx)(rt.dirfd, rt.path, flags, mask, x),
-		      emu_statx(&rt, NULL, flags, x));
+		      emu_statx(&rt, NULL, flags, mask, x));
 }
 
 /* ---- calls by path ------------------------------------------------------ */

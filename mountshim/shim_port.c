@@ -529,16 +529,23 @@ long shim_op_file(uint32_t op, uint64_t open_key, int64_t offset,
 	return 0;
 }
 
-long shim_op_fstat(uint64_t open_key, struct fdp_stat_out *o)
+long shim_op_fstatx(uint64_t open_key, int flags, unsigned int mask,
+		    struct fdp_stat_out *o)
 {
 	size_t n = 0;
 	long r;
 
-	r = shim_op_file(FDP_OP_FSTAT, open_key, 0, 0, 0, 0, NULL, 0, o,
-			 sizeof(*o), &n);
+	r = shim_op_file(FDP_OP_FSTAT, open_key, 0, mask,
+			 flags & AT_STATX_SYNC_TYPE, 0, NULL, 0, o, sizeof(*o),
+			 &n);
 	if (r == 0 && n < sizeof(*o))
 		r = -EIO;
 	return r;
+}
+
+long shim_op_fstat(uint64_t open_key, struct fdp_stat_out *o)
+{
+	return shim_op_fstatx(open_key, 0, 0, o);
 }
 
 int shim_op_fpath(uint64_t open_key, char *buf)
