@@ -501,6 +501,82 @@ ssize_t vfile_read(const struct emu_cred *cred, struct vfile *f, void *buf,
 	return done;
 }
 
+/*
+ * file_remove_privs before a cached write, without handle_killpriv_v2
+ * (FUSE has no SB_NOSEC then): the daemon is asked for
+ * security.capability every time, and a file with capabilities loses
+ * them (cap_inode_killpriv); a set-id file written by someone without
+ * CAP_FSETID loses its set-id bits (fuse_setattr with the mode
+ * refreshed first).
+ */
+static const char xattr_caps[] = "security.capability";
+
+/* cap_inode_need_killpriv: does the file have capabilities? */
+static bool need_killpriv(const struct emu_cred *cred, struct vinode *in)
+{
+	struct fuse_getxattr_in gx = { 0 };
+	struct fuse_getxattr_out go = { 0 };
+	struct vmount *m = in->m;
+	struct fdk_req req;
+	int r;
+
+	if (m->no_getxattr)
+		return false;
+	vfs_req_init(&req, FUSE_GETXATTR, in->nodeid);
+	vfs_in(&req, &gx, sizeof(gx));
+	vfs_in(&req, xattr_caps, sizeof(xattr_caps));
+	vfs_out(&req, &go, sizeof(go));
+	r = vfs_request(m, cred, &req);
+	if (r == -ENOSYS)
+		m->no_getxattr = true;
+	return !r && go.size > 0;
+}
+
+static int remove_privs(const struct emu_cred *cred, struct vfile *f)
+{
+	struct fuse_setattr_in sa = { 0 };
+	struct vinode *in = f->inode;
+	struct vmount *m = f->m;
+	bool kill_suid, kill_priv;
+	struct fdk_req req;
+	int r;
+
+	if (!S_ISREG(in->attr.mode) ||
+	    (m->fc.flags & FUSE_HANDLE_KILLPRIV_V2))
+		return 0;
+	/* should_remove_suid: root has CAP_FSETID */
+	kill_suid = cred->uid && ((in->attr.mode & S_ISUID) ||
+				  (in->attr.mode & (S_ISGID | S_IXGRP)) ==
+				  (S_ISGID | S_IXGRP));
+	/* file_remove_privs asks, and notify_change asks again */
+	kill_priv = need_killpriv(cred, in) && need_killpriv(cred, in);
+	if (!kill_suid && !kill_priv)
+		return 0;
+	if (kill_priv && !m->no_removexattr) {
+		/* cap_inode_killpriv */
+		vfs_req_init(&req, FUSE_REMOVEXATTR, in->nodeid);
+		vfs_in(&req, xattr_caps, sizeof(xattr_caps));
+		r = vfs_request(m, cred, &req);
+		if (r == -ENOSYS)
+			m->no_removexattr = true;
+		else if (r < 0 && r != -ENODATA)
+			return r;
+	}
+	/* fuse_setattr: the set-id bits from a fresh mode, unless the
+	 * daemon kills them itself; else a SETATTR that sets nothing */
+	if (kill_suid && !(m->fc.flags & FUSE_HANDLE_KILLPRIV)) {
+		r = vfs_getattr(cred, in, f);
+		if (r < 0)
+			return r;
+		sa.mode = in->attr.mode & ~S_ISUID;
+		if ((sa.mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
+			sa.mode &= ~S_ISGID;
+		if (sa.mode != in->attr.mode)
+			sa.valid = FATTR_MODE;
+	}
+	return vfs_setattr(cred, in, f, &sa);
+}
+
 static ssize_t write_locked(const struct emu_cred *cred, struct vfile *f,
 			    const void *buf, size_t size, int64_t off)
 {
@@ -517,6 +593,11 @@ static ssize_t write_locked(const struct emu_cred *cred, struct vfile *f,
 		return -EBADF;
 	if (f->flags & O_APPEND)
 		pos = f->inode->attr.size;	/* generic_write_checks */
+	if (size && !(f->open_flags & FOPEN_DIRECT_IO)) {
+		r = remove_privs(cred, f);	/* fuse_cache_write_iter */
+		if (r < 0)
+			return r;
+	}
 	while (done < size) {
 		struct fuse_write_in arg = { 0 };
 		struct fuse_write_out wo = { 0 };

@@ -505,8 +505,12 @@ static void dt_default(struct dt *dt, int fd, const struct fuse_in_header *h)
 
 	memset(&o, 0, sizeof(o));
 	if (getenv("DT_TRACE"))
-		dt_diag("default: opcode %u nodeid %llu", h->opcode,
-			(unsigned long long)h->nodeid);
+		dt_diag("default: opcode %u nodeid %llu%s%#x", h->opcode,
+			(unsigned long long)h->nodeid,
+			h->opcode == FUSE_SETATTR ? " valid " : "",
+			h->opcode == FUSE_SETATTR ?
+			((const struct fuse_setattr_in *)req_arg(h))->valid :
+			0);
 	switch (h->opcode) {
 	case FUSE_FORGET:
 	case FUSE_BATCH_FORGET:
@@ -790,6 +794,22 @@ static long call_rename_into(const char *path, long arg,
 	return rename(path, to) ? -errno : 0;
 }
 
+/* open(O_WRONLY); write() of @arg bytes; close(). */
+static long call_write(const char *path, long arg, struct call_result *r)
+{
+	char buf[64];
+	long ret = 0;
+	int fd = open(path, O_WRONLY);
+
+	if (fd < 0)
+		return -errno;
+	memset(buf, 'w', sizeof(buf));
+	if (write(fd, buf, arg < 64 ? arg : 64) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
 /* open(); @arg bytes read() if @arg; fstat(); close(). */
 static long call_open_fstat(const char *path, long arg, struct call_result *r)
 {
@@ -826,6 +846,7 @@ static const struct {
 	{ "link", call_link },
 	{ "rename_into", call_rename_into },
 	{ "open_fstat", call_open_fstat },
+	{ "write", call_write },
 };
 #define NCALLS	(sizeof(call_table) / sizeof(call_table[0]))
 
@@ -2747,6 +2768,59 @@ static void t_lookups_parallel_dirops(struct dt *dt)
 	lookups_in_one_dir(dt, true);
 }
 
+/*
+ * file_remove_privs: without HANDLE_KILLPRIV_V2 (no SB_NOSEC) every
+ * cached write first asks for security.capability; a file that has it
+ * is asked again (notify_change), loses it (REMOVEXATTR) and gets a
+ * SETATTR that sets nothing, before the WRITE.
+ */
+static void t_write_asks_capability(struct dt *dt)
+{
+	struct fuse_in_header *h;
+	struct fuse_getxattr_out go = { 0 };
+	struct fuse_open_out oo = { .fh = 9 };
+	struct fuse_write_out wo = { .size = 3 };
+	struct caller c;
+	int round;
+
+	dt_start(dt, DT_MINOR, DT_MAX_WRITE);
+	lookup_cached(dt, "a", 2, S_IFREG | 0644);
+	for (round = 0; round < 2; round++) {
+		caller_start(dt, &c, call_write, mp(dt, "a"), 3, 0);
+		h = dt_serve_until(dt, FUSE_OPEN, NULL);
+		dt_reply(dt, h->unique, 0, &oo, sizeof(oo));
+		h = dt_recv(dt);
+		CHECK_EQ(h->opcode, FUSE_GETXATTR);
+		CHECK(!strcmp((const char *)req_arg(h) +
+			      sizeof(struct fuse_getxattr_in),
+			      "security.capability"), "GETXATTR of another name");
+		go.size = round ? 20 : 0;
+		dt_reply(dt, h->unique, 0, &go, sizeof(go));
+		if (round) {
+			/* notify_change asks again */
+			h = dt_recv(dt);
+			CHECK_EQ(h->opcode, FUSE_GETXATTR);
+			dt_reply(dt, h->unique, 0, &go, sizeof(go));
+		}
+		if (round) {
+			h = dt_recv(dt);
+			CHECK_EQ(h->opcode, FUSE_REMOVEXATTR);
+			CHECK(!strcmp(req_name(h), "security.capability"),
+			      "REMOVEXATTR of another name");
+			dt_reply(dt, h->unique, 0, NULL, 0);
+			/* notify_change's SETATTR, with nothing to set */
+			h = dt_recv(dt);
+			CHECK_EQ(h->opcode, FUSE_SETATTR);
+			CHECK_EQ(((const struct fuse_setattr_in *)
+				  req_arg(h))->valid, 0);
+			dt_reply_attr(dt, h->unique, 2, S_IFREG | 0644, 3600);
+		}
+		h = dt_serve_until(dt, FUSE_WRITE, NULL);
+		dt_reply(dt, h->unique, 0, &wo, sizeof(wo));
+		CHECK_EQ(serve_result(dt, &c), 0);
+	}
+}
+
 static const struct dt_test tests[] = {
 	T(ids_even_and_nonzero),
 	T(init_first),
@@ -2793,6 +2867,7 @@ static const struct dt_test tests[] = {
 	T(getattr_of_fstat),
 	T(lookups_serialised),
 	T(lookups_parallel_dirops),
+	T(write_asks_capability),
 };
 #define NTESTS	(sizeof(tests) / sizeof(tests[0]))
 
