@@ -77,6 +77,8 @@ void dev_free_all(void)
 			dev_hash[k] = d->hnext;
 			free(d->in_buf);
 			free(d->out_buf);
+			if (d->ph)
+				fuse_pollhandle_destroy(d->ph);
 			while (!list_empty(&d->readers)) {
 				struct list_head *e = d->readers.next;
 
@@ -555,7 +557,8 @@ static void client_ioctl(fuse_req_t req, struct emu_dev *dev,
 	ci->flags = flags;
 	ci->arg = (uintptr_t)arg;
 	ci->cap = cap;
-	memcpy(ci->data, in_buf, in);
+	if (in)
+		memcpy(ci->data, in_buf, in);
 	emu_cred_from_req(req, &ci->cred);
 	vfile_get(ci->f);
 	if (fiber_spawn(client_ioctl_fiber, ci) < 0) {
