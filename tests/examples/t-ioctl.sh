@@ -14,11 +14,10 @@ it_init
 EXB=$BUILD/tests/examples
 EXD=$IT_DIR/../examples
 export EXB EXD
+src=${LIBFUSE_EXAMPLES:-/usr/share/doc/libfuse3-dev/examples}
 for x in ex_ioctl ex_ioctl_client; do
-	[ -x "$EXB/$x" ] ||
-		skip "$x not built: libfuse's example sources are missing" \
-		     "(${LIBFUSE_EXAMPLES:-/usr/share/doc/libfuse3-dev/examples}," \
-		     "Debian package libfuse3-dev)"
+	[ -x "$EXB/$x" ] || skip "$x not built: no libfuse example sources" \
+		"in $src (Debian package libfuse3-dev)"
 done
 
 mkdir "$W/mnt" || fail "mkdir"
