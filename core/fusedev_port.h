@@ -124,6 +124,57 @@ struct fusedev_whoami {
  */
 #define FUSEDEV_IOC_CLONE_KEY	_IOW(FUSE_DEV_IOC_MAGIC, 0x42, uint64_t)
 
+/*
+ * Any other ioctl on a client's device open is the emulated file's: the
+ * emulator answers it as Linux answers it for a FUSE file, FUSE_IOCTL to
+ * the daemon included.  Magic FUSE_DEV_IOC_MAGIC, numbers 0x40-0x5f are
+ * the emulator's own on every device open: a client's ioctl with one of
+ * them never reaches the daemon.
+ *
+ * Linux's VFS answers some ioctls itself (fs/ioctl.c do_vfs_ioctl,
+ * file_ioctl; fileattr), from the FUSE inode; on the device they would
+ * be answered for the device file instead.  The shim sends them under
+ * these numbers, each moving the data the original moves, and the
+ * emulator answers for the emulated file.  A device open that receives
+ * an original (CUSE passes some to the driver) answers it the same way.
+ */
+#define FUSEDEV_IOC_FIONREAD	_IOR(FUSE_DEV_IOC_MAGIC, 0x50, int32_t)
+#define FUSEDEV_IOC_FIOQSIZE	_IOR(FUSE_DEV_IOC_MAGIC, 0x51, int64_t)
+#define FUSEDEV_IOC_FIGETBSZ	_IOR(FUSE_DEV_IOC_MAGIC, 0x52, int32_t)
+#define FUSEDEV_IOC_FIBMAP	_IOWR(FUSE_DEV_IOC_MAGIC, 0x53, int32_t)
+#define FUSEDEV_IOC_GETFLAGS	_IOR(FUSE_DEV_IOC_MAGIC, 0x54, uint32_t)
+#define FUSEDEV_IOC_SETFLAGS	_IOW(FUSE_DEV_IOC_MAGIC, 0x55, uint32_t)
+/* struct fsxattr */
+#define FUSEDEV_IOC_FSGETXATTR	_IOR(FUSE_DEV_IOC_MAGIC, 0x56, uint8_t[28])
+#define FUSEDEV_IOC_FSSETXATTR	_IOW(FUSE_DEV_IOC_MAGIC, 0x57, uint8_t[28])
+/* FS_IOC_RESVSP, UNRESVSP, RESVSP64, UNRESVSP64, ZERO_RANGE (below) */
+#define FUSEDEV_IOC_RESVSP(k)	_IOW(FUSE_DEV_IOC_MAGIC, 0x58 + (k), uint8_t[48])
+#define FUSEDEV_RESVSP_COUNT	5
+/* FICLONE, FICLONERANGE, FIDEDUPERANGE (the shim found the source) */
+#define FUSEDEV_IOC_CLONE_CHECK	_IOW(FUSE_DEV_IOC_MAGIC, 0x5d, struct fusedev_clone)
+#define FUSEDEV_IOC_OWN_FIRST	0x40
+#define FUSEDEV_IOC_OWN_LAST	0x5f
+
+/*
+ * Originals that Debian's UAPI headers lack: XFS's preallocation ioctls
+ * (xfs_fs.h; file_ioctl serves them for every file system, struct
+ * space_resv is 48 bytes) and Linux 6.8's super block queries.
+ */
+#define FUSEDEV_FS_IOC_RESVSP		_IOW('X', 40, uint8_t[48])
+#define FUSEDEV_FS_IOC_UNRESVSP		_IOW('X', 41, uint8_t[48])
+#define FUSEDEV_FS_IOC_RESVSP64		_IOW('X', 42, uint8_t[48])
+#define FUSEDEV_FS_IOC_UNRESVSP64	_IOW('X', 43, uint8_t[48])
+#define FUSEDEV_FS_IOC_ZERO_RANGE	_IOW('X', 57, uint8_t[48])
+#define FUSEDEV_FS_IOC_GETFSUUID	_IOR(0x15, 0, uint8_t[17])
+#define FUSEDEV_FS_IOC_GETFSSYSFSPATH	_IOR(0x15, 1, uint8_t[129])
+
+struct fusedev_clone {
+	uint64_t src_key;		/* FICLONE*: the source's open key */
+	uint32_t dedupe;		/* 0: FICLONE*; FIDEDUPERANGE: 1, or 2
+					 * when its reserved fields are set */
+	uint32_t padding;
+};
+
 /* ---- client port --------------------------------------------------------
  *
  * Request: struct fdp_hdr followed by the op's input.
@@ -334,5 +385,6 @@ _Static_assert(sizeof(struct fdp_lock_out) == 24, "fdp_lock_out layout");
 _Static_assert(sizeof(struct fdp_hdr) == 24, "fdp_hdr layout");
 _Static_assert(sizeof(struct fdp_path_in) == 40, "fdp_path_in layout");
 _Static_assert(sizeof(struct fdp_file_in) == 32, "fdp_file_in layout");
+_Static_assert(sizeof(struct fusedev_clone) == 16, "fusedev_clone layout");
 
 #endif /* FUSEDEV_PORT_H */

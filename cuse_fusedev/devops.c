@@ -6,8 +6,8 @@
  * An open starts unattached.  A daemon's open is attached to a connection
  * by a mount (vfs_mount) or a clone; its read/write/poll are fdk's device
  * rules.  A client's open is bound to an open file (FUSEDEV_IOC_BIND); its
- * read/write/flush/fsync are the open file's, run in a fiber because they
- * wait for the daemon.
+ * read/write/flush/fsync/poll/ioctl are the open file's, run in a fiber
+ * because they wait for the daemon.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -77,6 +77,8 @@ void dev_free_all(void)
 			dev_hash[k] = d->hnext;
 			free(d->in_buf);
 			free(d->out_buf);
+			if (d->ph)
+				fuse_pollhandle_destroy(d->ph);
 			while (!list_empty(&d->readers)) {
 				struct list_head *e = d->readers.next;
 
@@ -431,6 +433,141 @@ err:
 	fuse_reply_err(req, -r);
 }
 
+/*
+ * poll on a client's file: the kernel's pollhandle for the device open
+ * (given when a poller will wait) is kept for the daemon's NOTIFY_POLL,
+ * until a newer one replaces it or the open goes.
+ */
+struct client_poll {
+	fuse_req_t req;
+	struct vfile *f;
+	struct emu_cred cred;
+	uint32_t events;
+	bool notify;
+};
+
+static void client_poll_fiber(void *arg)
+{
+	struct client_poll *cp = arg;
+
+	fuse_req_interrupt_func(cp->req, cio_interrupt, fiber_self());
+	fuse_reply_poll(cp->req, vfile_poll(&cp->cred, cp->f, cp->events,
+					    cp->notify));
+	vfile_put(cp->f);
+	free(cp);
+}
+
+static void client_poll(fuse_req_t req, struct emu_dev *dev,
+			struct fuse_file_info *fi, struct fuse_pollhandle *ph)
+{
+	struct client_poll *cp = calloc(1, sizeof(*cp));
+
+	if (ph) {
+		if (dev->ph)
+			fuse_pollhandle_destroy(dev->ph);
+		dev->ph = ph;
+	}
+	/* Never an error: the transport's kernel would stop polling every
+	 * open of the device (fc->no_poll). */
+	if (!cp) {
+		fuse_reply_poll(req, POLLERR);
+		return;
+	}
+	cp->req = req;
+	cp->f = dev->file;
+	cp->events = fi->poll_events;
+	cp->notify = ph != NULL;
+	emu_cred_from_req(req, &cp->cred);
+	vfile_get(cp->f);
+	if (fiber_spawn(client_poll_fiber, cp) < 0) {
+		vfile_put(cp->f);
+		free(cp);
+		fuse_reply_poll(req, POLLERR);
+	}
+}
+
+void dev_poll_wakeup(struct emu_dev *dev)
+{
+	if (dev->ph)
+		fuse_lowlevel_notify_poll(dev->ph);
+}
+
+struct client_ioctl {
+	fuse_req_t req;
+	struct vfile *f;
+	struct emu_cred cred;
+	unsigned int cmd, flags;
+	uint64_t arg;
+	size_t cap;
+	char data[];
+};
+
+static void client_ioctl_fiber(void *arg)
+{
+	struct client_ioctl *ci = arg;
+	size_t len = 0;
+	long r;
+
+	fuse_req_interrupt_func(ci->req, cio_interrupt, fiber_self());
+	r = vfile_ioctl(&ci->cred, ci->f, ci->cmd, ci->arg, ci->flags,
+			ci->data, ci->cap, &len);
+	/* A result, not a request error: an ENOSYS would be ENOTTY. */
+	fuse_reply_ioctl(ci->req, (int)r, len ? ci->data : NULL, len);
+	vfile_put(ci->f);
+	free(ci);
+}
+
+/*
+ * ioctl on a client's file.  CUSE passes ioctls unrestricted: the data
+ * the command moves is fetched with the retry protocol first; the
+ * fusefile transport's restricted ioctls come with it.
+ */
+static void client_ioctl(fuse_req_t req, struct emu_dev *dev,
+			 unsigned int cmd, void *arg, unsigned int flags,
+			 const void *in_buf, size_t in_bufsz,
+			 size_t out_bufsz)
+{
+	struct client_ioctl *ci;
+	size_t in, out, cap;
+
+	vfile_ioctl_size(cmd, &in, &out);
+	if ((flags & FUSE_IOCTL_UNRESTRICTED) &&
+	    (in_bufsz < in || out_bufsz < out)) {
+		struct iovec iin = { arg, in }, iout = { arg, out };
+
+		fuse_reply_ioctl_retry(req, in ? &iin : NULL, in ? 1 : 0,
+				       out ? &iout : NULL, out ? 1 : 0);
+		return;
+	}
+	if (in > in_bufsz)
+		in = in_bufsz;
+	if (out > out_bufsz)
+		out = out_bufsz;
+	cap = in > out ? in : out;
+	if (cap < FDK_PAGE_SIZE)
+		cap = FDK_PAGE_SIZE;
+	ci = calloc(1, sizeof(*ci) + cap);
+	if (!ci) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	ci->req = req;
+	ci->f = dev->file;
+	ci->cmd = cmd;
+	ci->flags = flags;
+	ci->arg = (uintptr_t)arg;
+	ci->cap = cap;
+	if (in)
+		memcpy(ci->data, in_buf, in);
+	emu_cred_from_req(req, &ci->cred);
+	vfile_get(ci->f);
+	if (fiber_spawn(client_ioctl_fiber, ci) < 0) {
+		vfile_put(ci->f);
+		free(ci);
+		fuse_reply_err(req, ENOMEM);
+	}
+}
+
 /* ---- operations ------------------------------------------------------ */
 
 void devop_read(fuse_req_t req, size_t size, off_t off,
@@ -595,10 +732,7 @@ void devop_poll(fuse_req_t req, struct fuse_file_info *fi,
 	unsigned int mask;
 
 	if (dev->kind == FUSEDEV_KIND_CLIENT) {
-		if (ph)
-			fuse_pollhandle_destroy(ph);
-		fuse_reply_poll(req, POLLIN | POLLRDNORM | POLLOUT |
-				POLLWRNORM);
+		client_poll(req, dev, fi, ph);
 		return;
 	}
 	mask = fdk_dev_poll(&dev->fdk);
@@ -626,6 +760,7 @@ void devop_release(fuse_req_t req, struct fuse_file_info *fi)
 	dev->in_buf = dev->out_buf = NULL;
 	dev_unhash(dev);
 	if (dev->kind == FUSEDEV_KIND_CLIENT) {
+		dev->file->dev = NULL;
 		vfile_put(dev->file);
 		dev->file = NULL;
 	} else if (dev->fdk.fc) {
@@ -651,6 +786,7 @@ static void ioctl_bind(fuse_req_t req, struct emu_dev *dev, uint64_t key)
 	f->unbound_owner = NULL;
 	dev->kind = FUSEDEV_KIND_CLIENT;
 	dev->file = f;
+	f->dev = dev;
 	fuse_reply_ioctl(req, 0, NULL, 0);
 }
 
@@ -664,6 +800,13 @@ void devop_ioctl(fuse_req_t req, unsigned int cmd, void *arg,
 	uint64_t key;
 	int r;
 
+	/* Every other command on a client's open is its file's. */
+	if (dev->kind == FUSEDEV_KIND_CLIENT && cmd != FUSEDEV_IOC_WHOAMI &&
+	    cmd != FUSEDEV_IOC_BIND && cmd != FUSEDEV_IOC_CLONE_KEY) {
+		client_ioctl(req, dev, cmd, arg, flags, in_buf, in_bufsz,
+			     out_bufsz);
+		return;
+	}
 	/*
 	 * CUSE passes ioctls unrestricted: the first call carries no data,
 	 * and we ask the kernel to fetch (and to make room for) what the

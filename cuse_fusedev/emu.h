@@ -9,8 +9,10 @@
  *   transport.c  cuse and fusefile registration (libfuse3 lowlevel)
  *   vfs.c        mounts, inodes, dentries, path walk, the requests a
  *                system call produces (fs/fuse/dir.c, inode.c)
- *   file.c       open files: OPEN/READ/WRITE/FLUSH/RELEASE, readdir
- *                (fs/fuse/file.c, readdir.c)
+ *   file.c       open files: OPEN/READ/WRITE/FLUSH/RELEASE, readdir,
+ *                poll (fs/fuse/file.c, readdir.c)
+ *   ioctl.c      ioctl on open files: FUSE_IOCTL and what the VFS
+ *                answers itself (fs/fuse/ioctl.c, fs/ioctl.c)
  *   port.c       the client port: shim requests to VFS calls
  *   main.c       options, runtime directory, start and stop
  *
@@ -134,6 +136,8 @@ void devop_poll(fuse_req_t req, struct fuse_file_info *fi,
 void devop_ioctl(fuse_req_t req, unsigned int cmd, void *arg,
 		 struct fuse_file_info *fi, unsigned int flags,
 		 const void *in_buf, size_t in_bufsz, size_t out_bufsz);
+/* The daemon notified the pollers of a client's open (NOTIFY_POLL). */
+void dev_poll_wakeup(struct emu_dev *dev);
 /* The connection of a mount has something for its readers. */
 void dev_conn_wake(struct fdk_conn *fc);
 void emu_cred_from_req(fuse_req_t req, struct emu_cred *cred);
@@ -217,8 +221,11 @@ struct vmount {
 	     no_fsyncdir, no_setxattr, no_getxattr, no_listxattr,
 	     no_removexattr, no_access, no_lseek, no_readdirplus,
 	     no_fallocate, no_copy_file_range, no_tmpfile, no_rename2;
+	bool no_poll, no_bmap;
 	bool finished;
 	bool posix_lk_sent;		/* a POSIX lock went to the daemon */
+	uint32_t blksize;		/* fuseblk: the blksize option, or 0 */
+	uint64_t khctr;			/* last poll kh handed out */
 	unsigned int nfiles;		/* open files */
 	unsigned int nreleasing;	/* closed, RELEASE not answered */
 	uint64_t dev_no;		/* st_dev for clients */
@@ -253,6 +260,10 @@ struct vfile {
 	struct list_head rel_entry;	/* lock.c: RELEASE in flight */
 	uint64_t rel_seq;		/* lock.c: 0, or its place in line */
 	uint64_t lock_owner;
+	uint64_t kh;			/* poll handle for the daemon */
+	struct emu_dev *dev;		/* the device open bound to it */
+	struct vfile *pnext;		/* polled files, by kh */
+	bool polled;
 };
 
 /* vfs.c */
@@ -287,6 +298,23 @@ ssize_t vfile_write(const struct emu_cred *cred, struct vfile *f,
 		    const void *buf, size_t size, int64_t off);
 int vfile_flush(const struct emu_cred *cred, struct vfile *f);
 int vfile_fsync(const struct emu_cred *cred, struct vfile *f, int datasync);
+/* fuse_file_poll: revents for @events; @notify: a poller waits. */
+unsigned int vfile_poll(const struct emu_cred *cred, struct vfile *f,
+			uint32_t events, bool notify);
+
+/* ioctl.c */
+/* The bytes @cmd moves from and to the caller's arg (to fetch them
+ * before vfile_ioctl runs). */
+void vfile_ioctl_size(unsigned int cmd, size_t *in, size_t *out);
+/*
+ * ioctl(2) on @f: the result (the daemon's, which may be negative), or
+ * -errno.  @data holds vfile_ioctl_size()'s in bytes on entry, what goes
+ * back to the caller on return (*@len bytes); @cap is at least a page
+ * and at least those sizes.  @flags: the transport's FUSE_IOCTL_*.
+ */
+long vfile_ioctl(const struct emu_cred *cred, struct vfile *f,
+		 unsigned int cmd, uint64_t arg, unsigned int flags,
+		 void *data, size_t cap, size_t *len);
 /* FDP_OPEN result not bound yet when its port client went away. */
 void vfile_drop_unbound(void *owner);
 

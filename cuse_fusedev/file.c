@@ -14,6 +14,7 @@
 #include <linux/falloc.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -85,6 +86,94 @@ static uint32_t chunk_limit(struct vmount *m, bool writing)
 	return n ? n : FDK_PAGE_SIZE;
 }
 
+/* ---- poll (fuse_file_poll, fuse_notify_poll_wakeup) ----------------- */
+
+#define POLLED_HASH 256
+/* fs/select.c: what a file system without poll answers */
+#define DEFAULT_POLLMASK (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
+
+/*
+ * Files whose daemon was asked to notify (fc->polled_files), by kh: a
+ * file stays from its first such poll until it goes, as in Linux.
+ */
+static struct vfile *polled_hash[POLLED_HASH];
+
+static void polled_add(struct vfile *f)
+{
+	if (f->polled)
+		return;
+	f->polled = true;
+	f->pnext = polled_hash[f->kh % POLLED_HASH];
+	polled_hash[f->kh % POLLED_HASH] = f;
+}
+
+static void polled_del(struct vfile *f)
+{
+	struct vfile **pp;
+
+	if (!f->polled)
+		return;
+	for (pp = &polled_hash[f->kh % POLLED_HASH]; *pp; pp = &(*pp)->pnext) {
+		if (*pp == f) {
+			*pp = f->pnext;
+			break;
+		}
+	}
+	f->polled = false;
+}
+
+/*
+ * fuse_file_poll: the daemon's revents for @events; @notify when a
+ * poller will wait (FUSE_POLL_SCHEDULE_NOTIFY).  A daemon that answers
+ * ENOSYS is not asked again.  Directories have no poll in Linux FUSE.
+ */
+unsigned int vfile_poll(const struct emu_cred *cred, struct vfile *f,
+			uint32_t events, bool notify)
+{
+	struct fuse_poll_in arg = { 0 };
+	struct fuse_poll_out out = { 0 };
+	struct fdk_req req;
+	int r;
+
+	/* Linux: POLLNVAL, which no driver can answer: an error at least */
+	if (f->flags & O_PATH)
+		return POLLERR;
+	if (f->isdir || f->m->no_poll)
+		return DEFAULT_POLLMASK;
+	arg.fh = f->fh;
+	arg.kh = f->kh;
+	arg.events = events;
+	if (notify) {
+		arg.flags |= FUSE_POLL_SCHEDULE_NOTIFY;
+		polled_add(f);
+	}
+	vfs_req_init(&req, FUSE_POLL, f->inode->nodeid);
+	vfs_in(&req, &arg, sizeof(arg));
+	vfs_out(&req, &out, sizeof(out));
+	r = vfs_request(f->m, cred, &req);
+	if (!r)
+		return out.revents;
+	if (r == -ENOSYS) {
+		f->m->no_poll = true;
+		return DEFAULT_POLLMASK;
+	}
+	return POLLERR;
+}
+
+/* FUSE_NOTIFY_POLL: wake the pollers of the file @kh names, if any. */
+void vfs_poll_wakeup(struct fdk_conn *fc, uint64_t kh)
+{
+	struct vfile *f;
+
+	for (f = polled_hash[kh % POLLED_HASH]; f; f = f->pnext) {
+		if (f->kh == kh && f->m == fc->priv) {
+			if (f->dev)
+				dev_poll_wakeup(f->dev);
+			return;
+		}
+	}
+}
+
 /* ---- release -------------------------------------------------------- */
 
 struct vrelease {
@@ -126,6 +215,7 @@ void vfile_put(struct vfile *f)
 		return;
 	lock_file_gone(f);
 	vfile_unhash(f);
+	polled_del(f);
 	f->m->nfiles--;
 	f->m->nreleasing++;
 	r = calloc(1, sizeof(*r));
@@ -199,6 +289,7 @@ static int vfile_new(struct vinode *in, int flags, const char *path,
 	f->open_flags = oo->open_flags;
 	f->flags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC);
 	f->isdir = S_ISDIR(in->attr.mode);
+	f->kh = ++in->m->khctr;		/* fuse_file_alloc */
 	f->refs = 1;
 	f->unbound_owner = owner;
 	f->cred = *cred;
@@ -222,6 +313,50 @@ static int open_mask(int flags)
 	return mask;
 }
 
+/*
+ * fuse_file_open: OPEN or OPENDIR of @in with @flags into @oo (left
+ * zeroed where the daemon opens nothing).
+ */
+static int send_open(const struct emu_cred *cred, struct vinode *in,
+		     int flags, struct fuse_open_out *oo, bool *no_release)
+{
+	struct vmount *m = in->m;
+	bool isdir = S_ISDIR(in->attr.mode);
+	struct fuse_open_in arg = { 0 };
+	struct fdk_req req;
+	int r;
+
+	*no_release = false;
+	arg.flags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY);
+	if (!(m->fc.flags & FUSE_ATOMIC_O_TRUNC))
+		arg.flags &= ~O_TRUNC;
+	if ((isdir && m->no_opendir) || (!isdir && m->no_open)) {
+		/* fuse_file_open without OPEN: no RELEASE either */
+		oo->open_flags = FOPEN_KEEP_CACHE |
+				 (isdir ? FOPEN_CACHE_DIR : 0);
+		*no_release = true;
+		return 0;
+	}
+	vfs_req_init(&req, isdir ? FUSE_OPENDIR : FUSE_OPEN, in->nodeid);
+	vfs_in(&req, &arg, sizeof(arg));
+	vfs_out(&req, oo, sizeof(*oo));
+	r = vfs_request(m, cred, &req);
+	if (r == -ENOSYS) {
+		/* fuse_file_open: the daemon needs no open, whatever its
+		 * INIT flags said */
+		if (isdir)
+			m->no_opendir = true;
+		else
+			m->no_open = true;
+		memset(oo, 0, sizeof(*oo));
+		oo->open_flags = FOPEN_KEEP_CACHE |
+				 (isdir ? FOPEN_CACHE_DIR : 0);
+		*no_release = isdir;	/* a file's RELEASE still goes */
+		r = 0;
+	}
+	return r;
+}
+
 /* fuse_open_common / fuse_do_open */
 int vfile_open(const struct emu_cred *cred, struct vinode *in, int flags,
 	       const char *path, void *owner, struct vfile **out)
@@ -230,10 +365,8 @@ int vfile_open(const struct emu_cred *cred, struct vinode *in, int flags,
 	bool isdir = S_ISDIR(in->attr.mode);
 	bool trunc = (flags & O_TRUNC) && !isdir;
 	bool writing = (flags & O_ACCMODE) != O_RDONLY || trunc;
-	struct fuse_open_in arg = { 0 };
 	struct fuse_open_out oo = { 0 };
-	bool no_release = false;
-	struct fdk_req req;
+	bool no_release;
 	int r;
 
 	if ((flags & O_DIRECTORY) && !isdir)
@@ -251,35 +384,9 @@ int vfile_open(const struct emu_cred *cred, struct vinode *in, int flags,
 	r = vfs_permission(cred, in, open_mask(flags));
 	if (r < 0)
 		return r;
-
-	arg.flags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY);
-	if (!(m->fc.flags & FUSE_ATOMIC_O_TRUNC))
-		arg.flags &= ~O_TRUNC;
-	if ((isdir && m->no_opendir) || (!isdir && m->no_open)) {
-		/* fuse_file_open without OPEN: no RELEASE either */
-		oo.open_flags = FOPEN_KEEP_CACHE | (isdir ? FOPEN_CACHE_DIR : 0);
-		no_release = true;
-		goto done;
-	}
-	vfs_req_init(&req, isdir ? FUSE_OPENDIR : FUSE_OPEN, in->nodeid);
-	vfs_in(&req, &arg, sizeof(arg));
-	vfs_out(&req, &oo, sizeof(oo));
-	r = vfs_request(m, cred, &req);
-	if (r == -ENOSYS) {
-		/* fuse_file_open: the daemon needs no open, whatever its
-		 * INIT flags said */
-		if (isdir)
-			m->no_opendir = true;
-		else
-			m->no_open = true;
-		memset(&oo, 0, sizeof(oo));
-		oo.open_flags = FOPEN_KEEP_CACHE | (isdir ? FOPEN_CACHE_DIR : 0);
-		no_release = isdir;	/* a file's RELEASE still goes */
-		r = 0;
-	}
+	r = send_open(cred, in, flags, &oo, &no_release);
 	if (r < 0)
 		return r;
-done:
 	r = vfile_new(in, flags, path, owner, &oo, cred, out);
 	if (r < 0)
 		return r;
@@ -304,6 +411,27 @@ done:
 		vfs_invalidate_attr(in, VFS_ATTR_MODSIZE);
 	}
 	return 0;
+}
+
+/*
+ * fuse_priv_ioctl_prepare: @in opened O_RDONLY for the VFS's own use
+ * (the fileattr ioctls), without permission checks; vfile_put() sends
+ * its RELEASE.
+ */
+int vfile_open_priv(const struct emu_cred *cred, struct vinode *in,
+		    const char *path, struct vfile **out)
+{
+	struct fuse_open_out oo = { 0 };
+	bool no_release;
+	int r;
+
+	r = send_open(cred, in, O_RDONLY, &oo, &no_release);
+	if (r < 0)
+		return r;
+	r = vfile_new(in, O_RDONLY, path, NULL, &oo, cred, out);
+	if (!r)
+		(*out)->no_release = no_release;
+	return r;
 }
 
 /* O_PATH: a file for the path alone; the daemon is not asked to open. */
@@ -717,7 +845,7 @@ int vfile_fsync(const struct emu_cred *cred, struct vfile *f, int datasync)
 			   FALLOC_FL_ZERO_RANGE)
 
 /* vfs_fallocate's checks, then fuse_file_fallocate. */
-static int vfile_fallocate(const struct emu_cred *cred, struct vfile *f,
+int vfile_fallocate(const struct emu_cred *cred, struct vfile *f,
 			   int mode, int64_t off, int64_t len)
 {
 	struct fuse_fallocate_in arg = { 0 };

@@ -1408,6 +1408,7 @@ static const struct fdk_conn_ops vfs_conn_ops = {
 	.wake = dev_conn_wake,
 	.initialized = vfs_conn_initialized,
 	.notify = vfs_notify,
+	.poll_wakeup = vfs_poll_wakeup,
 };
 
 struct vmount *vfs_mount_of_conn(struct fdk_conn *fc)
@@ -1514,6 +1515,7 @@ static int parse_mount_data(struct vmount *m, const char *data)
 		} else if (opt_uint(tok, "blksize", &v)) {
 			if (!m->is_blk)
 				r = -EINVAL;
+			m->blksize = v;
 		} else {
 			emu_log("mount %s: unknown option '%s'", m->path, tok);
 			r = -EINVAL;
@@ -1540,7 +1542,7 @@ static void vmount_free(struct vmount *m)
 		       FUSE_MAX_PAGES | FUSE_PARALLEL_DIROPS | \
 		       FUSE_ABORT_ERROR | FUSE_NO_OPEN_SUPPORT | \
 		       FUSE_NO_OPENDIR_SUPPORT | FUSE_EXPORT_SUPPORT | \
-		       FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS)
+		       FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS | FUSE_IOCTL_DIR)
 
 /* fuse_fill_super: make the mount and send INIT; the reply comes later. */
 int vfs_mount(const struct emu_cred *cred, struct emu_dev *dev,

@@ -121,5 +121,10 @@ int vfile_tmpfile(const struct emu_cred *cred, struct vinode *dir,
 int vfile_open_path(const struct emu_cred *cred, struct vinode *in,
 		    int flags, const char *path, void *owner,
 		    struct vfile **out);
+int vfile_open_priv(const struct emu_cred *cred, struct vinode *in,
+		    const char *path, struct vfile **out);
+int vfile_fallocate(const struct emu_cred *cred, struct vfile *f,
+		    int mode, int64_t off, int64_t len);
+void vfs_poll_wakeup(struct fdk_conn *fc, uint64_t kh);
 
 #endif /* CUSE_FUSEDEV_VFS_I_H */

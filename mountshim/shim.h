@@ -409,6 +409,9 @@ long shim_client_open(struct shim_route *rt, int flags, mode_t mode);
  */
 long shim_open_routed(struct shim_route *rt, int dirfd, const char *path,
 		      int flags, mode_t mode);
+/* ioctl(2) on the emulated fd @fd: the result or -errno. */
+long shim_client_ioctl(int fd, const struct shim_fdinfo *fi,
+		       unsigned long req, void *arg);
 /* FDP_OP_STAT of rt->abs into @out (@flags AT_SYMLINK_NOFOLLOW,
  * AT_STATX_*); the statx form with the mask it asks for. */
 long shim_client_stat(struct shim_route *rt, int flags,

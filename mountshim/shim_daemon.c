@@ -196,7 +196,7 @@ SHIM_EXPORT int umount2(const char *target, int flags)
 		      emu_umount(&rt, flags));
 }
 
-/* ---- ioctl: FUSE_DEV_IOC_CLONE ------------------------------------------ */
+/* ---- ioctl: FUSE_DEV_IOC_CLONE; an emulated file's are the client's ---- */
 
 static long emu_clone(int fd, const void *arg)
 {
@@ -216,6 +216,7 @@ static long emu_clone(int fd, const void *arg)
 
 SHIM_EXPORT int ioctl(int fd, unsigned long req, ...)
 {
+	struct shim_fdinfo fi = { 0 };
 	int e = errno;
 	va_list ap;
 	void *arg;
@@ -223,6 +224,8 @@ SHIM_EXPORT int ioctl(int fd, unsigned long req, ...)
 	va_start(ap, req);
 	arg = va_arg(ap, void *);
 	va_end(ap);
+	if (unlikely(shim_fd_lookup(fd, &fi)))
+		return shim_result(shim_client_ioctl(fd, &fi, req, arg), e);
 	if (unlikely(req == FUSE_DEV_IOC_CLONE) && shim_is_device_fd(fd))
 		return shim_result(emu_clone(fd, arg), e);
 	return REAL(ioctl)(fd, req, arg);

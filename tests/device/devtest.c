@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <linux/fs.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -57,6 +58,31 @@ struct dt_big_ioctl_arg {
 #define DT_BIG_IOCTL	_IOW(0xde, 0x01, struct dt_big_ioctl_arg)
 /* A device ioctl the kernel does not know. */
 #define DT_UNKNOWN_IOCTL _IOR(FUSE_DEV_IOC_MAGIC, 99, uint32_t)
+
+/* Client ioctls on a FUSE file, restricted: data as _IOC says. */
+#define DT_IOC_RW	_IOWR('T', 1, char[16])
+#define DT_IOC_R	_IOR('T', 2, char[16])
+#define DT_IOC_W	_IOW('T', 3, char[16])
+#define DT_IOC_NONE	_IO('T', 4)
+#define DT_IOC_ARG	0x1234	/* DT_IOC_NONE's argument */
+#define DT_IOC_DATA	"0123456789abcdef"
+
+/* call_ioctl's cases, by its arg: the command, with a pointer that does
+ * not point to memory, with an int to put first in the buffer. */
+static const struct {
+	unsigned int cmd;
+	int bad;
+	int val;
+} dt_ioctls[] = {
+	{ DT_IOC_RW, 0, 0 }, { DT_IOC_R, 0, 0 }, { DT_IOC_W, 0, 0 },
+	{ DT_IOC_NONE, 0, 0 }, { DT_IOC_W, 1, 0 }, { DT_IOC_R, 1, 0 },
+	{ FIONREAD, 0, 0 }, { FS_IOC_GETFLAGS, 0, 0 },
+	{ FS_IOC_SETFLAGS, 0, FS_NODUMP_FL },
+};
+enum {
+	IOC_RW, IOC_R, IOC_W, IOC_NONE, IOC_W_BAD, IOC_R_BAD, IOC_FIONREAD,
+	IOC_GETFLAGS, IOC_SETFLAGS,
+};
 
 /* ---- harness ------------------------------------------------------------- */
 
@@ -740,6 +766,52 @@ static long call_big_ioctl(const char *path, long arg, struct call_result *r)
 	return ret;
 }
 
+/*
+ * open(@path) read-only (a directory too); the ioctl of dt_ioctls[@arg]
+ * on a 16-byte buffer holding DT_IOC_DATA; close().  r->data: the buffer
+ * after the call.
+ */
+static long call_ioctl(const char *path, long arg, struct call_result *r)
+{
+	char buf[16];
+	void *p = buf;
+	long ret;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	memcpy(buf, DT_IOC_DATA, sizeof(buf));
+	if (dt_ioctls[arg].val)
+		memcpy(buf, &dt_ioctls[arg].val, sizeof(int));
+	if (dt_ioctls[arg].bad)
+		p = (void *)8;	/* valgrind says so too: deliberate */
+	else if (dt_ioctls[arg].cmd == DT_IOC_NONE)
+		p = (void *)DT_IOC_ARG;
+	ret = ioctl(fd, dt_ioctls[arg].cmd, p);
+	ret = ret < 0 ? -errno : ret;
+	memcpy(r->data, buf, sizeof(buf));
+	r->len = sizeof(buf);
+	close(fd);
+	return ret;
+}
+
+/* open(@path) read-only; poll(2) it for POLLIN with a timeout of @arg
+ * ms; close().  Returns revents (0: timed out). */
+static long call_poll(const char *path, long arg, struct call_result *r)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	int n;
+
+	pfd.fd = open(path, O_RDONLY);
+	if (pfd.fd < 0)
+		return -errno;
+	n = poll(&pfd, 1, (int)arg);
+	n = n < 0 ? -errno : pfd.revents;
+	close(pfd.fd);
+	return n;
+}
+
 /* poll(2) the device fd @arg for POLLIN; returns revents. */
 static long call_poll_dev(const char *path, long arg, struct call_result *r)
 {
@@ -839,6 +911,8 @@ static const struct {
 	{ "setxattr", call_setxattr },
 	{ "readlink", call_readlink },
 	{ "big_ioctl", call_big_ioctl },
+	{ "ioctl", call_ioctl },
+	{ "poll", call_poll },
 	{ "poll_dev", call_poll_dev },
 	{ "read_dev", call_read_dev },
 	{ "umount", call_umount },
@@ -1318,11 +1392,7 @@ static void t_oversize_request(struct dt *dt)
 	r = caller_wait(&a);
 	CHECK_ERR(r.ret, E2BIG);
 
-	/* IOCTL too big, then a LOOKUP: the read returns the LOOKUP.
-	 * Clients cannot make FUSE_IOCTL under emulation (a documented
-	 * difference, docs/architecture.md): kernel only. */
-	if (getenv("FUSEDEV_DIR"))
-		return;
+	/* IOCTL too big, then a LOOKUP: the read returns the LOOKUP. */
 	caller_start(dt, &a, call_big_ioctl, mp(dt, "f"), 0, 0);
 	h = dt_serve_until(dt, FUSE_OPEN, NULL);
 	dt_default(dt, dt->fd, h);
@@ -2538,6 +2608,349 @@ struct dt_test {
 	void (*fn)(struct dt *dt);
 };
 
+/* ---- client ioctl and poll on a FUSE file (fs/fuse/ioctl.c, file.c) ---- */
+
+/* A caller's @call on file "f" (nodeid 2, entry cached for an hour),
+ * served until the request @opcode arrives. */
+static struct fuse_in_header *start_on_f(struct dt *dt, struct caller *c,
+					 call_fn call, long arg,
+					 uint32_t opcode)
+{
+	static bool looked_up;
+	struct fuse_in_header *h;
+
+	caller_start(dt, c, call, mp(dt, "f"), arg, 0);
+	if (!looked_up) {
+		h = dt_serve_until(dt, FUSE_LOOKUP, "f");
+		dt_reply_entry(dt, h->unique, 2, S_IFREG | 0644, 3600);
+		looked_up = true;
+	}
+	return dt_serve_until(dt, opcode, NULL);
+}
+
+static void reply_ioctl(struct dt *dt, uint64_t unique, int32_t result,
+			uint32_t flags, const void *data, size_t len)
+{
+	struct {
+		struct fuse_ioctl_out out;
+		char data[64];
+	} o = { .out = { .result = result, .flags = flags } };
+
+	if (len)
+		memcpy(o.data, data, len);
+	dt_reply(dt, unique, 0, &o, sizeof(o.out) + len);
+}
+
+/* The ioctl ends; no FUSE_IOCTL came meanwhile. */
+static struct call_result wait_no_ioctl(struct dt *dt, struct caller *c)
+{
+	struct call_result r;
+	uint32_t ops[16];
+	int n, i;
+
+	r = caller_wait_ops(dt, c, ops, 16, &n);
+	for (i = 0; i < n; i++)
+		CHECK(ops[i] != FUSE_IOCTL, "the daemon got an IOCTL");
+	return r;
+}
+
+/*
+ * A client's ioctl on a FUSE file is a restricted FUSE_IOCTL: fh, cmd
+ * and arg as given, flags 0, in data and out size as _IOC says; the
+ * daemon's result and data go back; a reply with more data than asked,
+ * or asking to retry, is EIO; ENOSYS is ENOTTY (and the next ioctl is
+ * sent all the same).  Unreadable in data: EFAULT, nothing sent.
+ */
+static void t_ioctl_restricted(struct dt *dt)
+{
+	const struct fuse_ioctl_in *in;
+	struct fuse_in_header *h;
+	struct call_result r;
+	struct caller c;
+
+	dt_start(dt, DT_MINOR, DT_MAX_WRITE);
+	h = start_on_f(dt, &c, call_ioctl, IOC_RW, FUSE_IOCTL);
+	in = req_arg(h);
+	CHECK_EQ(h->nodeid, 2);
+	CHECK_EQ(in->fh, 2);
+	CHECK_EQ(in->flags, 0);
+	CHECK_EQ(in->cmd, DT_IOC_RW);
+	CHECK(in->arg && in->arg != 8, "arg %#llx",
+	      (unsigned long long)in->arg);
+	CHECK_EQ(in->in_size, 16);
+	CHECK_EQ(in->out_size, 16);
+	CHECK_EQ(h->len, sizeof(*h) + sizeof(*in) + 16);
+	CHECK(!memcmp(in + 1, DT_IOC_DATA, 16), "in data differs");
+	reply_ioctl(dt, h->unique, 7, 0, "ABCDEFGHIJKLMNOP", 16);
+	r = caller_wait_serving(dt, &c);
+	CHECK_EQ(r.ret, 7);
+	CHECK(!memcmp(r.data, "ABCDEFGHIJKLMNOP", 16), "out data differs");
+
+	/* _IOR: no in data; a shorter answer copies what it has */
+	h = start_on_f(dt, &c, call_ioctl, IOC_R, FUSE_IOCTL);
+	in = req_arg(h);
+	CHECK_EQ(in->in_size, 0);
+	CHECK_EQ(in->out_size, 16);
+	CHECK_EQ(h->len, sizeof(*h) + sizeof(*in));
+	reply_ioctl(dt, h->unique, 0, 0, "abcdefgh", 8);
+	r = caller_wait_serving(dt, &c);
+	CHECK_EQ(r.ret, 0);
+	CHECK(!memcmp(r.data, "abcdefgh89abcdef", 16), "out data differs");
+
+	/* more than out_size: EIO */
+	h = start_on_f(dt, &c, call_ioctl, IOC_R, FUSE_IOCTL);
+	reply_ioctl(dt, h->unique, 0, 0, "0123456789ABCDEFGHIJ", 20);
+	r = caller_wait_serving(dt, &c);
+	CHECK_ERR(r.ret, EIO);
+
+	/* no retry without FUSE_IOCTL_UNRESTRICTED: EIO */
+	h = start_on_f(dt, &c, call_ioctl, IOC_W, FUSE_IOCTL);
+	in = req_arg(h);
+	CHECK_EQ(in->in_size, 16);
+	CHECK_EQ(in->out_size, 0);
+	reply_ioctl(dt, h->unique, 0, FUSE_IOCTL_RETRY, NULL, 0);
+	r = caller_wait_serving(dt, &c);
+	CHECK_ERR(r.ret, EIO);
+
+	/* ENOSYS: ENOTTY, and the daemon is asked again next time */
+	h = start_on_f(dt, &c, call_ioctl, IOC_NONE, FUSE_IOCTL);
+	in = req_arg(h);
+	CHECK_EQ(in->cmd, DT_IOC_NONE);
+	CHECK_EQ(in->arg, DT_IOC_ARG);
+	CHECK_EQ(in->in_size, 0);
+	CHECK_EQ(in->out_size, 0);
+	dt_reply_err(dt, h->unique, ENOSYS);
+	r = caller_wait_serving(dt, &c);
+	CHECK_ERR(r.ret, ENOTTY);
+	h = start_on_f(dt, &c, call_ioctl, IOC_NONE, FUSE_IOCTL);
+	dt_reply_err(dt, h->unique, EINVAL);
+	r = caller_wait_serving(dt, &c);
+	CHECK_ERR(r.ret, EINVAL);
+
+	/* a negative result is the caller's error */
+	h = start_on_f(dt, &c, call_ioctl, IOC_NONE, FUSE_IOCTL);
+	reply_ioctl(dt, h->unique, -EPERM, 0, NULL, 0);
+	r = caller_wait_serving(dt, &c);
+	CHECK_ERR(r.ret, EPERM);
+
+	/* unreadable in data: EFAULT before any IOCTL */
+	h = start_on_f(dt, &c, call_ioctl, IOC_W_BAD, FUSE_OPEN);
+	dt_default(dt, dt->fd, h);
+	r = wait_no_ioctl(dt, &c);
+	CHECK_ERR(r.ret, EFAULT);
+
+	/* unwritable out buffer: the daemon is asked, the copy out fails */
+	h = start_on_f(dt, &c, call_ioctl, IOC_R_BAD, FUSE_IOCTL);
+	reply_ioctl(dt, h->unique, 0, 0, "abcdefgh", 8);
+	r = caller_wait_serving(dt, &c);
+	CHECK_ERR(r.ret, EFAULT);
+}
+
+/* On a directory: FUSE_IOCTL_DIR (fuse_dir_ioctl). */
+static void t_ioctl_dir(struct dt *dt)
+{
+	const struct fuse_ioctl_in *in;
+	struct fuse_in_header *h;
+	struct call_result r;
+	struct caller c;
+
+	dt_start(dt, DT_MINOR, DT_MAX_WRITE);
+	caller_start(dt, &c, call_ioctl, dt->mnt, IOC_RW, 0);
+	h = dt_serve_until(dt, FUSE_OPENDIR, NULL);
+	CHECK_EQ(h->nodeid, FUSE_ROOT_ID);
+	dt_default(dt, dt->fd, h);
+	h = dt_serve_until(dt, FUSE_IOCTL, NULL);
+	in = req_arg(h);
+	CHECK_EQ(h->nodeid, FUSE_ROOT_ID);
+	CHECK_EQ(in->flags, FUSE_IOCTL_DIR);
+	CHECK_EQ(in->cmd, DT_IOC_RW);
+	CHECK_EQ(in->in_size, 16);
+	CHECK_EQ(in->out_size, 16);
+	reply_ioctl(dt, h->unique, 3, 0, "ABCDEFGHIJKLMNOP", 16);
+	r = caller_wait_serving(dt, &c);
+	CHECK_EQ(r.ret, 3);
+	CHECK(!memcmp(r.data, "ABCDEFGHIJKLMNOP", 16), "out data differs");
+}
+
+/* The VFS's own FUSE file: OPEN @opcode (O_RDONLY) answered with @fh,
+ * then its IOCTL of @cmd (arg 0, exactly @in and @out bytes). */
+static struct fuse_in_header *priv_ioctl(struct dt *dt, uint32_t opcode,
+					 uint64_t fh, uint32_t cmd,
+					 uint32_t insz, uint32_t outsz)
+{
+	struct fuse_open_out oo = { .fh = fh };
+	const struct fuse_ioctl_in *in;
+	struct fuse_in_header *h;
+
+	h = dt_serve_until(dt, opcode, NULL);
+	CHECK_EQ(((const struct fuse_open_in *)req_arg(h))->flags, O_RDONLY);
+	dt_reply(dt, h->unique, 0, &oo, sizeof(oo));
+	h = dt_serve_until(dt, FUSE_IOCTL, NULL);
+	in = req_arg(h);
+	CHECK_EQ(in->fh, fh);
+	CHECK_EQ(in->cmd, cmd);
+	CHECK_EQ(in->arg, 0);
+	CHECK_EQ(in->flags, opcode == FUSE_OPENDIR ? FUSE_IOCTL_DIR : 0);
+	CHECK_EQ(in->in_size, insz);
+	CHECK_EQ(in->out_size, outsz);
+	return h;
+}
+
+static void expect_release(struct dt *dt, uint32_t opcode, uint64_t fh)
+{
+	struct fuse_in_header *h = dt_serve_until(dt, opcode, NULL);
+
+	CHECK_EQ(((const struct fuse_release_in *)req_arg(h))->fh, fh);
+	dt_default(dt, dt->fd, h);
+}
+
+/*
+ * The ioctls the VFS answers itself (fs/ioctl.c, fs/file_attr.c):
+ * FIONREAD of a regular file is size - position without a request, a
+ * directory's goes to the daemon.  The fileattr ones open the file for
+ * themselves (OPEN O_RDONLY, IOCTL with arg 0 and exact sizes, RELEASE,
+ * fuse_fileattr_get/set); FS_IOC_SETFLAGS reads the old attributes
+ * first with FS_IOC_FSGETXATTR.
+ */
+static void t_ioctl_vfs(struct dt *dt)
+{
+	struct fsxattr x = { .fsx_xflags = FS_XFLAG_NOATIME };
+	const struct fuse_ioctl_in *in;
+	struct fuse_in_header *h;
+	struct call_result r;
+	struct caller c;
+	uint32_t flags = FS_APPEND_FL | FS_NOATIME_FL;
+	int v;
+
+	dt_start(dt, DT_MINOR, DT_MAX_WRITE);
+	h = start_on_f(dt, &c, call_ioctl, IOC_FIONREAD, FUSE_OPEN);
+	dt_default(dt, dt->fd, h);
+	r = wait_no_ioctl(dt, &c);
+	CHECK_EQ(r.ret, 0);
+	memcpy(&v, r.data, sizeof(v));
+	CHECK_EQ(v, 0);
+
+	caller_start(dt, &c, call_ioctl, dt->mnt, IOC_FIONREAD, 0);
+	h = dt_serve_until(dt, FUSE_IOCTL, NULL);
+	in = req_arg(h);
+	CHECK_EQ(in->cmd, FIONREAD);
+	CHECK_EQ(in->flags, FUSE_IOCTL_DIR);
+	CHECK_EQ(in->in_size, 0);
+	CHECK_EQ(in->out_size, 0);
+	dt_reply_err(dt, h->unique, ENOSYS);
+	r = caller_wait_serving(dt, &c);
+	CHECK_ERR(r.ret, ENOTTY);
+
+	h = start_on_f(dt, &c, call_ioctl, IOC_GETFLAGS, FUSE_OPEN);
+	dt_default(dt, dt->fd, h);
+	h = priv_ioctl(dt, FUSE_OPEN, 77, FS_IOC_GETFLAGS, 0, 4);
+	reply_ioctl(dt, h->unique, 0, 0, &flags, sizeof(flags));
+	expect_release(dt, FUSE_RELEASE, 77);
+	r = caller_wait_serving(dt, &c);
+	CHECK_EQ(r.ret, 0);
+	memcpy(&v, r.data, sizeof(v));
+	CHECK_EQ(v, flags);
+
+	h = start_on_f(dt, &c, call_ioctl, IOC_SETFLAGS, FUSE_OPEN);
+	dt_default(dt, dt->fd, h);
+	h = priv_ioctl(dt, FUSE_OPEN, 78, FS_IOC_FSGETXATTR, 0, sizeof(x));
+	reply_ioctl(dt, h->unique, 0, 0, &x, sizeof(x));
+	expect_release(dt, FUSE_RELEASE, 78);
+	h = priv_ioctl(dt, FUSE_OPEN, 79, FS_IOC_SETFLAGS, 4, 0);
+	memcpy(&v, (const struct fuse_ioctl_in *)req_arg(h) + 1, sizeof(v));
+	CHECK_EQ(v, FS_NODUMP_FL);
+	reply_ioctl(dt, h->unique, 0, 0, NULL, 0);
+	expect_release(dt, FUSE_RELEASE, 79);
+	r = caller_wait_serving(dt, &c);
+	CHECK_EQ(r.ret, 0);
+
+	/* a directory's: OPENDIR, FUSE_IOCTL_DIR; ENOSYS is ENOTTY */
+	caller_start(dt, &c, call_ioctl, dt->mnt, IOC_GETFLAGS, 0);
+	h = dt_serve_until(dt, FUSE_OPENDIR, NULL);
+	dt_default(dt, dt->fd, h);
+	h = priv_ioctl(dt, FUSE_OPENDIR, 80, FS_IOC_GETFLAGS, 0, 4);
+	dt_reply_err(dt, h->unique, ENOSYS);
+	expect_release(dt, FUSE_RELEASEDIR, 80);
+	r = caller_wait_serving(dt, &c);
+	CHECK_ERR(r.ret, ENOTTY);
+}
+
+static void reply_poll(struct dt *dt, uint64_t unique, uint32_t revents)
+{
+	struct fuse_poll_out out = { .revents = revents };
+
+	dt_reply(dt, unique, 0, &out, sizeof(out));
+}
+
+/*
+ * poll(2) on a FUSE file is FUSE_POLL (fuse_file_poll): fh, the file's
+ * kh, the events polled for, FUSE_POLL_SCHEDULE_NOTIFY when the caller
+ * will wait; the answer is the caller's revents; a NOTIFY_POLL for the
+ * kh wakes the caller, which asks again.  A notification for a kh no
+ * file has is accepted.  ENOSYS: no more POLL, every file is always
+ * ready (DEFAULT_POLLMASK).  Directories are never asked.
+ */
+static void t_poll_file(struct dt *dt)
+{
+	struct fuse_notify_poll_wakeup_out wake = { 0 };
+	const struct fuse_poll_in *in;
+	struct fuse_in_header *h;
+	struct call_result r;
+	struct caller c;
+	uint32_t ops[16];
+	int n, i;
+
+	dt_start(dt, DT_MINOR, DT_MAX_WRITE);
+	h = start_on_f(dt, &c, call_poll, 2 * DT_WAIT_MS, FUSE_POLL);
+	in = req_arg(h);
+	CHECK_EQ(h->nodeid, 2);
+	CHECK_EQ(in->fh, 2);
+	CHECK(in->kh != 0, "kh 0");
+	CHECK_EQ(in->flags, FUSE_POLL_SCHEDULE_NOTIFY);
+	CHECK_EQ(in->events, POLLIN | POLLERR | POLLHUP);
+	wake.kh = in->kh;
+	reply_poll(dt, h->unique, 0);
+	wait_sleeping(c.pid);
+	dt_expect_idle(dt, dt->fd);
+	dt_notify(dt, FUSE_NOTIFY_POLL, &wake, sizeof(wake));
+	h = dt_serve_until(dt, FUSE_POLL, NULL);
+	in = req_arg(h);
+	CHECK_EQ(in->kh, wake.kh);
+	CHECK_EQ(in->flags, FUSE_POLL_SCHEDULE_NOTIFY);
+	reply_poll(dt, h->unique, POLLIN | POLLOUT);
+	r = caller_wait_serving(dt, &c);
+	CHECK_EQ(r.ret, POLLIN);
+
+	/* nobody waits: no notification asked for */
+	h = start_on_f(dt, &c, call_poll, 0, FUSE_POLL);
+	in = req_arg(h);
+	CHECK_EQ(in->flags, 0);
+	reply_poll(dt, h->unique, POLLOUT);
+	r = caller_wait_serving(dt, &c);
+	CHECK_EQ(r.ret, 0);
+
+	wake.kh += 1000;
+	dt_notify(dt, FUSE_NOTIFY_POLL, &wake, sizeof(wake));
+
+	/* ENOSYS: always ready from then on, without asking */
+	h = start_on_f(dt, &c, call_poll, 0, FUSE_POLL);
+	dt_reply_err(dt, h->unique, ENOSYS);
+	r = caller_wait_serving(dt, &c);
+	CHECK_EQ(r.ret, POLLIN);
+	caller_start(dt, &c, call_poll, mp(dt, "f"), 2 * DT_WAIT_MS, 0);
+	r = caller_wait_ops(dt, &c, ops, 16, &n);
+	CHECK_EQ(r.ret, POLLIN);
+	for (i = 0; i < n; i++)
+		CHECK(ops[i] != FUSE_POLL, "POLL after ENOSYS");
+
+	/* a directory has no poll: ready, never asked */
+	caller_start(dt, &c, call_poll, dt->mnt, 2 * DT_WAIT_MS, 0);
+	r = caller_wait_ops(dt, &c, ops, 16, &n);
+	CHECK_EQ(r.ret, POLLIN);
+	for (i = 0; i < n; i++)
+		CHECK(ops[i] != FUSE_POLL, "POLL of a directory");
+}
+
 #define T(name) { #name, t_##name }
 /* ---- the VFS on the daemon's replies (fs/fuse/dir.c, fs/namei.c) ---- */
 
@@ -2851,6 +3264,10 @@ static const struct dt_test tests[] = {
 	T(forget_request_ratio),
 	T(batch_forget_fits_buffer),
 	T(poll_bits),
+	T(ioctl_restricted),
+	T(ioctl_dir),
+	T(ioctl_vfs),
+	T(poll_file),
 	T(release_aborts),
 	T(abort_conn),
 	T(abort_error_umount),

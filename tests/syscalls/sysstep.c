@@ -73,7 +73,12 @@
 #include <unistd.h>
 #include <utime.h>
 #include <linux/falloc.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <sys/epoll.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/select.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -315,6 +320,10 @@ static const struct sym syms[] = {
 	S(FTS_XDEV), S(FTS_SEEDOT),
 	S(GLOB_MARK), S(GLOB_NOSORT), S(GLOB_NOCHECK), S(GLOB_PERIOD),
 	S(GLOB_ONLYDIR), S(GLOB_BRACE),
+	S(POLLIN), S(POLLPRI), S(POLLOUT), S(POLLRDNORM), S(POLLWRNORM),
+	S(POLLRDBAND), S(POLLWRBAND), S(POLLERR), S(POLLHUP), S(POLLNVAL),
+	S(EPOLLIN), S(EPOLLPRI), S(EPOLLOUT), S(EPOLLET), S(EPOLLRDNORM),
+	S(EPOLLWRNORM),
 };
 #undef S
 
@@ -2108,6 +2117,186 @@ static void c_munmap(void)
 	v->kind = V_NONE;
 }
 
+/* ---- ioctl and readiness */
+
+static void o_bits(unsigned int v, const struct sym *names, size_t n)
+{
+	const char *sep = "";
+	size_t i;
+
+	if (!v) {
+		o("0");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (v & names[i].val) {
+			o("%s%s", sep, names[i].name);
+			sep = "|";
+			v &= ~names[i].val;
+		}
+	}
+	if (v)
+		o("%s%#x", sep, v);
+}
+
+static void o_revents(unsigned int v)
+{
+	static const struct sym names[] = {
+		{ "POLLIN", POLLIN }, { "POLLPRI", POLLPRI },
+		{ "POLLOUT", POLLOUT }, { "POLLRDNORM", POLLRDNORM },
+		{ "POLLRDBAND", POLLRDBAND }, { "POLLWRNORM", POLLWRNORM },
+		{ "POLLWRBAND", POLLWRBAND }, { "POLLERR", POLLERR },
+		{ "POLLHUP", POLLHUP }, { "POLLNVAL", POLLNVAL },
+	};
+
+	o_bits(v, names, sizeof(names) / sizeof(names[0]));
+}
+
+/*
+ * ioctl FD CMD [ARG]: CMD by name, with what it moves: nothing, an int
+ * in (ARG), an int or a 64-bit value out (printed), an fd (FICLONE: ARG),
+ * or a structure (struct termios, struct fsxattr: its xflags printed;
+ * struct fiemap of the whole file).
+ */
+static void c_ioctl(void)
+{
+	static const struct {
+		const char *name;
+		unsigned long cmd;
+		char kind;	/* - none, i int in, o int out, q int64 out,
+				 * b int in and out, d fd, t termios,
+				 * x fsxattr out, X fsxattr in, f fiemap */
+	} cmds[] = {
+		{ "TCGETS", TCGETS, 't' }, { "FIONREAD", FIONREAD, 'o' },
+		{ "FIOQSIZE", FIOQSIZE, 'q' }, { "FIGETBSZ", FIGETBSZ, 'o' },
+		{ "FIBMAP", FIBMAP, 'b' }, { "FIONBIO", FIONBIO, 'i' },
+		{ "FIOASYNC", FIOASYNC, 'i' }, { "FIOCLEX", FIOCLEX, '-' },
+		{ "FIONCLEX", FIONCLEX, '-' },
+		{ "FS_IOC_GETFLAGS", FS_IOC_GETFLAGS, 'o' },
+		{ "FS_IOC_SETFLAGS", FS_IOC_SETFLAGS, 'i' },
+		{ "FS_IOC_FSGETXATTR", FS_IOC_FSGETXATTR, 'x' },
+		{ "FS_IOC_FSSETXATTR", FS_IOC_FSSETXATTR, 'X' },
+		{ "FS_IOC_GETVERSION", FS_IOC_GETVERSION, 'o' },
+		{ "FS_IOC_FIEMAP", FS_IOC_FIEMAP, 'f' },
+		{ "FICLONE", FICLONE, 'd' },
+		/* the daemon's own: none of the suite's daemons has them */
+		{ "IOR", _IOR('E', 0, uint64_t), 'q' },
+		{ "IOW", _IOW('E', 1, int), 'i' },
+		{ "IO", _IO('E', 2), '-' },
+	};
+	union {
+		int i;
+		int64_t q;
+		char t[64];	/* the kernel's struct termios */
+		struct fsxattr x;
+		struct {
+			struct fiemap m;
+			struct fiemap_extent e[4];
+		} f;
+	} u;
+	size_t k;
+
+	for (k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++)
+		if (!strcmp(cmds[k].name, arg(1)->s))
+			break;
+	if (k == sizeof(cmds) / sizeof(cmds[0]))
+		badcase("unknown ioctl %s", a[1].s);
+	memset(&u, 0, sizeof(u));
+	u.i = has(2) && cmds[k].kind != 'd' ? (int)I(2) : 0;
+	if (cmds[k].kind == 'f') {
+		u.f.m.fm_length = ~0ull;
+		u.f.m.fm_extent_count = 4;
+	}
+	if (cmds[k].kind == '-') {
+		RET(ioctl(FD(0), cmds[k].cmd));
+		return;
+	}
+	if (cmds[k].kind == 'd') {
+		RET(ioctl(FD(0), cmds[k].cmd, FD(2)));
+		return;
+	}
+	CALL(int, r, ioctl(FD(0), cmds[k].cmd, &u));
+	o_ret(r, e_r);
+	if (r < 0)
+		return;
+	switch (cmds[k].kind) {
+	case 'o':
+	case 'b':
+		o(" %d", u.i);
+		break;
+	case 'q':
+		o(" %lld", (long long)u.q);
+		break;
+	case 'x':
+		o(" xflags=%#x", u.x.fsx_xflags);
+		break;
+	}
+}
+
+static void c_isatty(void)
+{
+	CALL(int, r, isatty(FD(0)));
+	o("%d", r);
+	if (!r)
+		o_err(e_r);
+}
+
+/* poll FD EVENTS TIMEOUT_MS: the count and the revents. */
+static void c_poll(void)
+{
+	struct pollfd pfd = { .fd = FD(0), .events = (short)I(1) };
+
+	CALL(int, r, poll(&pfd, 1, (int)I(2)));
+	o_ret(r, e_r);
+	if (r >= 0)
+		o(" "), o_revents(pfd.revents);
+}
+
+/* select FD TIMEOUT_MS: the count and which of the read, write and
+ * exception sets hold FD. */
+static void c_select(void)
+{
+	int fd = FD(0);
+	long ms = (long)I(1);
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	fd_set r, w, x;
+
+	FD_ZERO(&r);
+	FD_ZERO(&w);
+	FD_ZERO(&x);
+	FD_SET(fd, &r);
+	FD_SET(fd, &w);
+	FD_SET(fd, &x);
+	CALL(int, n, select(fd + 1, &r, &w, &x, &tv));
+	o_ret(n, e_n);
+	if (n >= 0)
+		o(" %s%s%s", FD_ISSET(fd, &r) ? "r" : "-",
+		  FD_ISSET(fd, &w) ? "w" : "-", FD_ISSET(fd, &x) ? "x" : "-");
+}
+
+/* epoll FD EVENTS: epoll_ctl(EPOLL_CTL_ADD), then epoll_wait without
+ * waiting: the count and the events. */
+static void c_epoll(void)
+{
+	struct epoll_event ev = { .events = (uint32_t)I(1) };
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	if (ep < 0)
+		badcase("epoll_create1: %s", strerror(errno));
+	CALL(int, r, epoll_ctl(ep, EPOLL_CTL_ADD, FD(0), &ev));
+	if (r < 0) {
+		o("ctl "), o_ret(r, e_r);
+		close(ep);
+		return;
+	}
+	memset(&ev, 0, sizeof(ev));
+	CALL(int, n, epoll_wait(ep, &ev, 1, 0));
+	o_ret(n, e_n);
+	if (n > 0)
+		o(" "), o_revents(ev.events);
+	close(ep);
+}
+
 /* ---- helpers made of several calls (set-up and checks) */
 
 /* mkfile PATH "DATA": open(O_CREAT|O_WRONLY|O_TRUNC, 0644), write, close. */
@@ -2364,6 +2553,7 @@ static const struct call calls[] = {
 	C(chdir), C(fchdir), C(getcwd), C(get_current_dir_name),
 	C(realpath), C(canonicalize_file_name),
 	C(mmap), C(memread), C(memwrite), C(msync), C(munmap),
+	C(ioctl), C(isatty), C(poll), C(select), C(epoll),
 	C(mkfile), C(cat), C(ls),
 	C(fork), C(cpending), C(cresult), C(cexit),
 };
