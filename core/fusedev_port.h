@@ -141,7 +141,7 @@ struct fusedev_whoami {
  * FDP_EXTERNAL and its payload the NUL-terminated absolute path at which
  * the shim must redo the call on the real file system.
  */
-#define FDP_PROTO_VERSION	1
+#define FDP_PROTO_VERSION	2	/* 2: fdp_path_in.umask */
 #define FDP_MSG_MAX		(256 * 1024)
 #define FDP_IO_MAX		(128 * 1024)
 #define FDP_EXTERNAL		1
@@ -164,9 +164,10 @@ enum fdp_op {
 
 	/* client side, by path: in: fdp_path_in + path [+ NUL + path2] */
 	FDP_OP_STAT,		/* flags AT_SYMLINK_NOFOLLOW; out: fdp_stat_out */
-	FDP_OP_OPEN,		/* flags open flags, mode; out: fdp_open_out */
-	FDP_OP_MKDIR,		/* mode */
-	FDP_OP_MKNOD,		/* mode, arg = rdev */
+	FDP_OP_OPEN,		/* flags open flags, mode, umask;
+				 * out: fdp_open_out */
+	FDP_OP_MKDIR,		/* mode, umask */
+	FDP_OP_MKNOD,		/* mode, umask, arg = rdev */
 	FDP_OP_UNLINK,
 	FDP_OP_RMDIR,
 	FDP_OP_RENAME,		/* flags RENAME_*; path2 = new name */
@@ -235,12 +236,19 @@ struct fdp_mount_in {
 	uint32_t data_len;
 };
 
+/*
+ * A mode that creates (OPEN with O_CREAT or O_TMPFILE, MKDIR, MKNOD) is
+ * the caller's, unmasked: the emulator applies @umask, the caller's
+ * umask(2), where Linux does (not when the daemon took FUSE_DONT_MASK).
+ */
 struct fdp_path_in {
 	uint32_t flags;
 	uint32_t mode;
 	uint64_t arg;
 	uint32_t path_len;		/* strlen(path) (NUL follows) */
 	uint32_t path2_len;		/* 0 or strlen(path2) (NUL follows) */
+	uint32_t umask;			/* the caller's umask */
+	uint32_t padding;
 };
 
 struct fdp_file_in {
@@ -310,7 +318,7 @@ struct fdp_lock_out {			/* F_GETLK's answer */
 _Static_assert(sizeof(struct fdp_lock_in) == 40, "fdp_lock_in layout");
 _Static_assert(sizeof(struct fdp_lock_out) == 24, "fdp_lock_out layout");
 _Static_assert(sizeof(struct fdp_hdr) == 24, "fdp_hdr layout");
-_Static_assert(sizeof(struct fdp_path_in) == 24, "fdp_path_in layout");
+_Static_assert(sizeof(struct fdp_path_in) == 32, "fdp_path_in layout");
 _Static_assert(sizeof(struct fdp_file_in) == 32, "fdp_file_in layout");
 
 #endif /* FUSEDEV_PORT_H */

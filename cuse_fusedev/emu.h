@@ -11,6 +11,8 @@
  *                system call produces (fs/fuse/dir.c, inode.c)
  *   file.c       open files: OPEN/READ/WRITE/FLUSH/RELEASE, readdir
  *                (fs/fuse/file.c, readdir.c)
+ *   xattr.c      extended attributes and POSIX ACLs (fs/fuse/xattr.c,
+ *                acl.c)
  *   port.c       the client port: shim requests to VFS calls
  *   main.c       options, runtime directory, start and stop
  *
@@ -149,6 +151,8 @@ void transport_stop(void);
 
 /* ---- the VFS (vfs.c, file.c) ---------------------------------------- */
 
+struct vacl;
+
 struct vinode {
 	uint64_t nodeid;
 	uint64_t generation;
@@ -160,6 +164,12 @@ struct vinode {
 	struct vinode *hnext;
 	struct vdentry *alias;		/* a dentry naming it, or NULL */
 	bool forgotten;
+	bool advise_rdplus;		/* READDIRPLUS_AUTO: child looked up */
+	bool init_rdplus;		/* READDIRPLUS_AUTO: from READDIRPLUS */
+	uint8_t acl_cached;		/* xattr.c: acl[i] known (NULL: none) */
+	unsigned int acl_seq;		/* xattr.c: counts vfs_acl_forget */
+	struct vacl *acl[2];		/* xattr.c: access and default ACL */
+	char *link;			/* FUSE_CACHE_SYMLINKS: the target */
 };
 
 struct vdentry {
@@ -189,7 +199,8 @@ struct vmount {
 	bool umounting;			/* the unmount fiber runs */
 	/* What the daemon answered ENOSYS to (fc->no_* in Linux). */
 	bool no_open, no_opendir, no_create, no_flush, no_fsync,
-	     no_fsyncdir, no_xattr, no_access, no_lseek, no_readdirplus,
+	     no_fsyncdir, no_getxattr, no_setxattr, no_listxattr,
+	     no_removexattr, no_access, no_lseek, no_readdirplus,
 	     no_fallocate, no_copy_file_range, no_tmpfile;
 	bool finished;
 	bool posix_lk_sent;		/* a POSIX lock went to the daemon */

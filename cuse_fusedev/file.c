@@ -255,6 +255,9 @@ int vfile_open(const struct emu_cred *cred, struct vinode *in, int flags,
 	arg.flags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY);
 	if (!(m->fc.flags & FUSE_ATOMIC_O_TRUNC))
 		arg.flags &= ~O_TRUNC;
+	if ((m->fc.flags & FUSE_HANDLE_KILLPRIV_V2) && (arg.flags & O_TRUNC) &&
+	    cred->uid)
+		arg.open_flags |= FUSE_OPEN_KILL_SUIDGID;	/* CAP_FSETID */
 	if ((isdir && m->no_opendir) || (!isdir && m->no_open))
 		goto done;
 	vfs_req_init(&req, isdir ? FUSE_OPENDIR : FUSE_OPEN, in->nodeid);
@@ -314,13 +317,14 @@ int vfile_open_path(const struct emu_cred *cred, struct vinode *in,
  * without it (ENOSYS) gives EOPNOTSUPP, from then on without asking.
  */
 int vfile_tmpfile(const struct emu_cred *cred, struct vinode *dir,
-		  int flags, mode_t mode, const char *path, void *owner,
-		  struct vfile **out)
+		  int flags, mode_t mode, mode_t umask, const char *path,
+		  void *owner, struct vfile **out)
 {
 	struct vmount *m = dir->m;
 	struct fuse_create_in arg = { 0 };
 	struct fuse_entry_out e = { 0 };
 	struct fuse_open_out oo = { 0 };
+	struct vfs_create_ext ext;
 	struct vinode *in;
 	struct fdk_req req;
 	int r;
@@ -337,10 +341,12 @@ int vfile_tmpfile(const struct emu_cred *cred, struct vinode *dir,
 	flags &= ~(O_TMPFILE & ~O_DIRECTORY);
 	flags &= ~(O_DIRECTORY | O_NOCTTY | O_CREAT | O_EXCL);
 	arg.flags = flags;
-	arg.mode = (mode & 07777) | S_IFREG;
+	arg.mode = vfs_create_mode(cred, dir, (mode & 07777) | S_IFREG, umask);
+	arg.umask = umask;
 	vfs_req_init(&req, FUSE_TMPFILE, dir->nodeid);
 	vfs_in(&req, &arg, sizeof(arg));
 	vfs_in(&req, "/", 2);
+	vfs_create_ext(cred, dir, &req, &ext);
 	vfs_out(&req, &e, sizeof(e));
 	vfs_out(&req, &oo, sizeof(oo));
 	r = vfs_request(m, cred, &req);
@@ -367,12 +373,14 @@ int vfile_tmpfile(const struct emu_cred *cred, struct vinode *dir,
 /* fuse_create_open, or MKNOD + OPEN when the daemon has no CREATE */
 int vfile_create(const struct emu_cred *cred, struct vinode *dir,
 		 const char *name, size_t len, int flags, mode_t mode,
-		 const char *path, void *owner, struct vfile **out)
+		 mode_t umask, const char *path, void *owner,
+		 struct vfile **out)
 {
 	struct vmount *m = dir->m;
 	struct fuse_create_in arg = { 0 };
 	struct fuse_entry_out e = { 0 };
 	struct fuse_open_out oo = { 0 };
+	struct vfs_create_ext ext;
 	char nbuf[NAME_MAX + 1];
 	struct vinode *in;
 	struct fdk_req req;
@@ -385,13 +393,18 @@ int vfile_create(const struct emu_cred *cred, struct vinode *dir,
 		return r;
 	memcpy(nbuf, name, len);
 	nbuf[len] = '\0';
-	mode = (mode & 07777) | S_IFREG;
+	mode = vfs_create_mode(cred, dir, (mode & 07777) | S_IFREG, umask);
 	if (!m->no_create) {
 		arg.flags = flags & ~O_NOCTTY;
 		arg.mode = mode;
+		arg.umask = umask;
+		if ((m->fc.flags & FUSE_HANDLE_KILLPRIV_V2) &&
+		    (flags & O_TRUNC) && !(flags & O_EXCL) && cred->uid)
+			arg.open_flags |= FUSE_OPEN_KILL_SUIDGID;
 		vfs_req_init(&req, FUSE_CREATE, dir->nodeid);
 		vfs_in(&req, &arg, sizeof(arg));
 		vfs_in(&req, nbuf, len + 1);
+		vfs_create_ext(cred, dir, &req, &ext);
 		vfs_out(&req, &e, sizeof(e));
 		vfs_out(&req, &oo, sizeof(oo));
 		r = vfs_request(m, cred, &req);
@@ -412,11 +425,12 @@ int vfile_create(const struct emu_cred *cred, struct vinode *dir,
 		m->no_create = true;
 	}
 	{
-		struct fuse_mknod_in mk = { .mode = mode };
+		struct fuse_mknod_in mk = { .mode = mode, .umask = umask };
 
 		vfs_req_init(&req, FUSE_MKNOD, dir->nodeid);
 		vfs_in(&req, &mk, sizeof(mk));
 		vfs_in(&req, nbuf, len + 1);
+		vfs_create_ext(cred, dir, &req, &ext);
 		vfs_out(&req, &e, sizeof(e));
 		r = vfs_request(m, cred, &req);
 		if (r < 0)
@@ -447,8 +461,10 @@ ssize_t vfile_read(const struct emu_cred *cred, struct vfile *f, void *buf,
 	if ((f->flags & O_ACCMODE) == O_WRONLY)
 		return -EBADF;
 	if (!(f->open_flags & FOPEN_DIRECT_IO)) {
-		/* fuse_cache_read_iter: reads end at the file's size. */
-		if (pos + size > f->inode->attr.size) {
+		/* fuse_cache_read_iter: reads end at the file's size, known
+		 * afresh for each read with FUSE_AUTO_INVAL_DATA. */
+		if ((m->fc.flags & FUSE_AUTO_INVAL_DATA) ||
+		    pos + size > f->inode->attr.size) {
 			r = vfs_fresh_attr(cred, f->inode, f);
 			if (r < 0)
 				return r;
@@ -489,11 +505,24 @@ ssize_t vfile_read(const struct emu_cred *cred, struct vfile *f, void *buf,
 	return done;
 }
 
+/* file_remove_privs before a write through the page cache. */
+static int remove_privs(const struct emu_cred *cred, struct vfile *f)
+{
+	struct fuse_setattr_in sa = { 0 };
+	int r = vfs_kill_suidgid(cred, f->inode, NULL, &sa);
+
+	if (r <= 0)
+		return r;
+	return vfs_setattr(cred, f->inode, NULL, &sa);
+}
+
 ssize_t vfile_write(const struct emu_cred *cred, struct vfile *f,
 		    const void *buf, size_t size, int64_t off)
 {
 	struct vmount *m = f->m;
 	uint64_t pos = off < 0 ? f->pos : (uint64_t)off;
+	bool direct = f->open_flags & FOPEN_DIRECT_IO;
+	uint32_t write_flags = 0;
 	size_t done = 0;
 	int r;
 
@@ -509,6 +538,15 @@ ssize_t vfile_write(const struct emu_cred *cred, struct vfile *f,
 			return r;
 		pos = f->inode->attr.size;
 	}
+	if (!direct && size) {
+		r = remove_privs(cred, f);
+		if (r < 0)
+			return r;
+	}
+	/* fuse_direct_io, fuse_send_write_pages: the daemon kills them */
+	if (cred->uid &&
+	    (direct || (m->fc.flags & FUSE_HANDLE_KILLPRIV_V2)))
+		write_flags = FUSE_WRITE_KILL_SUIDGID;
 	while (done < size) {
 		struct fuse_write_in arg = { 0 };
 		struct fuse_write_out wo = { 0 };
@@ -520,6 +558,7 @@ ssize_t vfile_write(const struct emu_cred *cred, struct vfile *f,
 		arg.fh = f->fh;
 		arg.offset = pos;
 		arg.size = n;
+		arg.write_flags = write_flags;
 		arg.flags = f->flags;
 		vfs_req_init(&req, FUSE_WRITE, f->inode->nodeid);
 		vfs_in(&req, &arg, sizeof(arg));
@@ -781,19 +820,41 @@ static void direntplus_link(struct vfile *f, struct fuse_direntplus *dp)
 					    &dp->entry_out, &in) < 0)
 		return;
 	f->inode->attr_expire = 0;
+	vfs_acl_forget(in);
+	if (f->m->fc.flags & FUSE_READDIRPLUS_AUTO)
+		in->init_rdplus = true;
 	vinode_put(in);
+}
+
+/*
+ * fuse_use_readdirplus: with FUSE_READDIRPLUS_AUTO, only at the start of
+ * the directory or once a lookup in it (or the first use of an entry
+ * READDIRPLUS made) suggested that its entries are wanted.
+ */
+static bool use_readdirplus(struct vfile *f)
+{
+	struct vmount *m = f->m;
+
+	if (!(m->fc.flags & FUSE_DO_READDIRPLUS) || m->no_readdirplus)
+		return false;
+	if (!(m->fc.flags & FUSE_READDIRPLUS_AUTO))
+		return true;
+	if (f->inode->advise_rdplus) {
+		f->inode->advise_rdplus = false;
+		return true;
+	}
+	return f->dir_cookie == 0;
 }
 
 static ssize_t vfile_getdents(const struct emu_cred *cred, struct vfile *f,
 			      char *out, size_t size)
 {
 	struct vmount *m = f->m;
-	bool plus = (m->fc.flags & FUSE_DO_READDIRPLUS) && !m->no_readdirplus;
 	size_t max = (size_t)m->fc.max_pages * FDK_PAGE_SIZE;
 	struct fuse_read_in arg = { 0 };
 	struct fdk_req req;
 	size_t got, pos = 0, len = 0;
-	bool over = false;
+	bool over = false, plus;
 	char *buf;
 	int r;
 
@@ -801,6 +862,7 @@ static ssize_t vfile_getdents(const struct emu_cred *cred, struct vfile *f,
 		return -ENOTDIR;
 	if (f->dir_eof)
 		return 0;
+	plus = use_readdirplus(f);
 	/* fuse_readdir_uncached: the caller's size, within a page and
 	 * max_pages; what does not fit the caller is read again later. */
 	arg.size = size < FDK_PAGE_SIZE ? FDK_PAGE_SIZE :

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * System calls by path (Linux fs/fuse/dir.c, xattr.c, inode.c's statfs):
+ * System calls by path (Linux fs/fuse/dir.c, inode.c's statfs):
  * each walks the path and produces the requests Linux would, with the
  * VFS's own checks first (EEXIST, ENOTDIR, EISDIR, EXDEV, EROFS, and
  * mode bits under default_permissions).
@@ -11,6 +11,7 @@
  *   ACCESS    ACCESS, or mode bits under default_permissions
  *   TRUNCATE CHMOD CHOWN UTIMENS   SETATTR
  *   STATFS    STATFS;  *XATTR  SETXATTR GETXATTR LISTXATTR REMOVEXATTR
+ *             (xattr.c)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -58,6 +59,9 @@ int vfs_setattr_op(const struct emu_cred *cred, uint32_t op,
 			return -EPERM;
 		sa.valid = FATTR_MODE;
 		sa.mode = (mode & 07777) | (in->attr.mode & S_IFMT);
+		/* setattr_prepare: set-group-ID only for the file's group */
+		if (dp && cred->uid && !vfs_in_group(cred, in->attr.gid))
+			sa.mode &= ~S_ISGID;
 		break;
 	case FDP_OP_CHOWN: {
 		uint32_t uid = arg >> 32, gid = (uint32_t)arg;
@@ -80,6 +84,10 @@ int vfs_setattr_op(const struct emu_cred *cred, uint32_t op,
 		 * handle_killpriv FUSE sends them cleared in the same SETATTR
 		 * (fuse_setattr, after refreshing the mode).
 		 */
+		if (!S_ISDIR(in->attr.mode) &&
+		    (sa.valid & (FATTR_UID | FATTR_GID)) &&
+		    (in->m->fc.flags & FUSE_HANDLE_KILLPRIV_V2))
+			sa.valid |= FATTR_KILL_SUIDGID;	/* fuse_do_setattr */
 		if (!S_ISDIR(in->attr.mode) &&
 		    !(in->m->fc.flags & (FUSE_HANDLE_KILLPRIV |
 					 FUSE_HANDLE_KILLPRIV_V2))) {
@@ -112,7 +120,7 @@ int vfs_setattr_op(const struct emu_cred *cred, uint32_t op,
 				continue;
 			if (ts[i].tv_nsec == UTIME_NOW) {
 				if (dp && !is_owner(cred, in) &&
-				    vfs_mode_permission(cred, &in->attr, 2))
+				    vfs_generic_permission(cred, in, 2))
 					return -EACCES;
 				clock_gettime(CLOCK_REALTIME, &now);
 				sa.valid |= bit | nowbit;
@@ -137,10 +145,15 @@ int vfs_setattr_op(const struct emu_cred *cred, uint32_t op,
 			return -EINVAL;
 		if ((int64_t)arg < 0)
 			return -EINVAL;
-		if (!f && dp && vfs_mode_permission(cred, &in->attr, 2))
+		if (!f && dp && vfs_generic_permission(cred, in, 2))
 			return -EACCES;
 		sa.valid = FATTR_SIZE;
 		sa.size = arg;
+		if ((in->m->fc.flags & FUSE_HANDLE_KILLPRIV_V2) && cred->uid)
+			sa.valid |= FATTR_KILL_SUIDGID;
+		r = vfs_kill_suidgid(cred, in, f, &sa);	/* do_truncate */
+		if (r < 0)
+			return r;
 		break;
 	default:
 		return -EINVAL;
@@ -188,13 +201,16 @@ int vfs_statfs(const struct emu_cred *cred, struct vinode *in,
 }
 
 /* create_new_entry: MKNOD, MKDIR, SYMLINK, LINK; the reply's type must
- * be the one asked for. */
+ * be the one asked for.  All but LINK carry the create extensions. */
 static int new_entry(const struct emu_cred *cred, struct walk *w,
 		     struct fdk_req *req, mode_t type)
 {
+	struct vfs_create_ext ext;
 	struct fuse_entry_out e;
 	int r;
 
+	if (req->in_h.opcode != FUSE_LINK)
+		vfs_create_ext(cred, w->dir, req, &ext);
 	memset(&e, 0, sizeof(e));
 	vfs_out(req, &e, sizeof(e));
 	r = vfs_request(w->m, cred, req);
@@ -349,86 +365,6 @@ static int do_rename(const struct emu_cred *cred, struct walk *o,
 	return 0;
 }
 
-static int do_xattr(const struct emu_cred *cred, uint32_t op,
-		    struct vinode *in, const char *name, uint64_t size,
-		    uint32_t flags, const void *value, void *out,
-		    size_t *outlen, size_t cap)
-{
-	struct vmount *m = in->m;
-	struct fuse_setxattr_in sx = { 0 };
-	struct fuse_getxattr_in gx = { 0 };
-	struct fuse_getxattr_out go = { 0 };
-	struct fdk_req req;
-	size_t nlen = name ? strlen(name) : 0;
-	int r;
-
-	if (m->no_xattr)
-		return -EOPNOTSUPP;
-	if (name && (!nlen || nlen > 255))
-		return nlen ? -ERANGE : -EINVAL;
-	/* xattr_permission: user.* only on files and directories */
-	if (name && !strncmp(name, "user.", 5) &&
-	    !S_ISREG(in->attr.mode) && !S_ISDIR(in->attr.mode))
-		return op == FDP_OP_GETXATTR ? -ENODATA : -EPERM;
-	switch (op) {
-	case FDP_OP_SETXATTR:
-		if (size > 65536)
-			return -E2BIG;
-		if (m->mountflags & MS_RDONLY)
-			return -EROFS;
-		sx.size = size;
-		sx.flags = flags;
-		vfs_req_init(&req, FUSE_SETXATTR, in->nodeid);
-		vfs_in(&req, &sx, FUSE_COMPAT_SETXATTR_IN_SIZE);
-		vfs_in(&req, name, nlen + 1);
-		vfs_in(&req, value, size);
-		break;
-	case FDP_OP_GETXATTR:
-	case FDP_OP_LISTXATTR:
-		if (size > cap)
-			size = cap;
-		gx.size = size;
-		vfs_req_init(&req, op == FDP_OP_GETXATTR ? FUSE_GETXATTR :
-				   FUSE_LISTXATTR, in->nodeid);
-		vfs_in(&req, &gx, sizeof(gx));
-		if (name)
-			vfs_in(&req, name, nlen + 1);
-		if (size) {
-			req.out_argvar = true;
-			vfs_out(&req, out, size);
-		} else {
-			vfs_out(&req, &go, sizeof(go));
-		}
-		break;
-	case FDP_OP_REMOVEXATTR:
-		if (m->mountflags & MS_RDONLY)
-			return -EROFS;
-		vfs_req_init(&req, FUSE_REMOVEXATTR, in->nodeid);
-		vfs_in(&req, name, nlen + 1);
-		break;
-	default:
-		return -EINVAL;
-	}
-	r = vfs_request(m, cred, &req);
-	if (r == -ENOSYS) {
-		m->no_xattr = true;
-		return -EOPNOTSUPP;
-	}
-	if (r < 0)
-		return r;
-	if (op == FDP_OP_GETXATTR || op == FDP_OP_LISTXATTR) {
-		if (size) {
-			*outlen = req.out_args[0].size;
-		} else {
-			((struct fdp_size_out *)out)->size = go.size;
-			*outlen = sizeof(struct fdp_size_out);
-		}
-	}
-	if (op == FDP_OP_SETXATTR || op == FDP_OP_REMOVEXATTR)
-		in->attr_expire = 0;
-	return 0;
-}
-
 static int do_access(const struct emu_cred *cred, struct vinode *in,
 		     int mask)
 {
@@ -470,7 +406,8 @@ static int do_access(const struct emu_cred *cred, struct vinode *in,
  * its size with the NUL.
  */
 static int do_open(const struct emu_cred *cred, const char *path, int flags,
-		   mode_t mode, void *owner, void *outbuf, size_t *outlen)
+		   mode_t mode, mode_t umask, void *owner, void *outbuf,
+		   size_t *outlen)
 {
 	struct fdp_open_out *out = outbuf;
 	struct vfile *f = NULL;
@@ -492,8 +429,8 @@ static int do_open(const struct emu_cred *cred, const char *path, int flags,
 			return -EINVAL;
 		r = vfs_walk(cred, path, WALK_FOLLOW, &w);
 		if (!r)
-			r = vfile_tmpfile(cred, w.inode, flags, mode, path,
-					  owner, &f);
+			r = vfile_tmpfile(cred, w.inode, flags, mode, umask,
+					  path, owner, &f);
 	} else if (flags & O_CREAT) {
 		unsigned int wf = WALK_PARENT;
 
@@ -519,7 +456,8 @@ static int do_open(const struct emu_cred *cred, const char *path, int flags,
 			r = may_create(cred, &w);
 			if (!r)
 				r = vfile_create(cred, w.dir, w.last, w.lastlen,
-						 flags, mode, path, owner, &f);
+						 flags, mode, umask, path, owner,
+						 &f);
 		}
 	} else {
 		r = vfs_walk(cred, path,
@@ -562,8 +500,8 @@ int vfs_path_op(const struct emu_cred *cred, uint32_t op,
 	memset(&w2, 0, sizeof(w2));
 	switch (op) {
 	case FDP_OP_OPEN:
-		return do_open(cred, path, in->flags, in->mode, owner, out,
-			       outlen);
+		return do_open(cred, path, in->flags, in->mode, in->umask, owner,
+			       out, outlen);
 	case FDP_OP_STAT:
 	case FDP_OP_READLINK:
 	case FDP_OP_ACCESS:
@@ -639,10 +577,11 @@ int vfs_path_op(const struct emu_cred *cred, uint32_t op,
 				break;
 			if (op == FDP_OP_SETXATTR && extralen != in->arg)
 				break;
-			r = do_xattr(cred, op, w.inode,
-				     op == FDP_OP_LISTXATTR ? NULL : path2,
-				     in->arg, in->flags & ~AT_SYMLINK_NOFOLLOW,
-				     extra, out, outlen, cap);
+			r = vfs_xattr_op(cred, op, w.inode,
+					 op == FDP_OP_LISTXATTR ? NULL : path2,
+					 in->arg,
+					 in->flags & ~AT_SYMLINK_NOFOLLOW,
+					 extra, out, outlen, cap);
 			break;
 		}
 		break;
@@ -658,15 +597,27 @@ int vfs_path_op(const struct emu_cred *cred, uint32_t op,
 		if (r)
 			break;
 		if (op == FDP_OP_MKDIR) {
-			struct fuse_mkdir_in mk = { .mode = in->mode & 07777 };
+			/* vfs_mkdir: S_IRWXUGO | S_ISVTX */
+			struct fuse_mkdir_in mk = {
+				.mode = vfs_create_mode(cred, w.dir,
+							in->mode & 01777,
+							in->umask),
+				.umask = in->umask,
+			};
 
 			vfs_req_init(&req, FUSE_MKDIR, w.dir->nodeid);
 			vfs_in(&req, &mk, sizeof(mk));
 			vfs_in(&req, w.last, w.lastlen + 1);
 			r = new_entry(cred, &w, &req, S_IFDIR);
 		} else if (op == FDP_OP_MKNOD) {
-			struct fuse_mknod_in mk = { .mode = in->mode,
-						    .rdev = (uint32_t)in->arg };
+			struct fuse_mknod_in mk = {
+				.mode = vfs_create_mode(cred, w.dir,
+							in->mode &
+							(S_IFMT | 07777),
+							in->umask),
+				.rdev = (uint32_t)in->arg,
+				.umask = in->umask,
+			};
 			mode_t t = in->mode & S_IFMT;
 
 			if (!t)
