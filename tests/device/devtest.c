@@ -1721,6 +1721,9 @@ static void t_notify_inval_entry_expire(struct dt *dt)
 	struct fuse_in_header *h;
 
 	dt_start(dt, DT_MINOR, DT_MAX_WRITE);
+	if (dt->kminor < 38)
+		dt_skip("FUSE_EXPIRE_ONLY is 7.38, the kernel speaks 7.%u",
+			dt->kminor);
 	lookup_cached(dt, "a", 2, S_IFREG | 0644);
 	memset(&m, 0, sizeof(m));
 	m.o.parent = FUSE_ROOT_ID;
@@ -1754,6 +1757,9 @@ static void t_notify_resend(struct dt *dt)
 	uint64_t u;
 
 	dt_start(dt, DT_MINOR, DT_MAX_WRITE);
+	if (dt->kminor < 40)
+		dt_skip("NOTIFY_RESEND is 7.40, the kernel speaks 7.%u",
+			dt->kminor);
 	dt_notify(dt, FUSE_NOTIFY_RESEND, NULL, 0);
 	dt_expect_idle(dt, dt->fd);
 	u = start_lookup(dt, &c, "a", 0);
