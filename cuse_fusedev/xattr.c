@@ -600,7 +600,7 @@ int vfs_xattr_op(const struct emu_cred *cred, uint32_t op, struct vinode *in,
 		return -EROFS;
 	if (!write && size > XATTR_SIZE_MAX)
 		size = XATTR_SIZE_MAX;
-	if (size > cap)
+	if (!write && size > cap)
 		size = cap;
 	if (name)
 		type = acl_type(name);
