@@ -12,7 +12,7 @@ it_init
 [ -x "$EX/passthrough_ll" ] || fail "$EX/passthrough_ll is not built"
 mkdir -p "$W/src/d" "$W/mnt" || fail "mkdir"
 "$PY" -c 'import random, sys
-sys.stdout.buffer.write(random.Random(5).randbytes((3 << 20) + 1234))' \
+sys.stdout.buffer.write(random.Random(5).randbytes((1 << 20) + 1234))' \
 	>"$W/src/d/data" || fail "making data"
 printf 'small\n' >"$W/src/small"
 data_sum=$(sha256sum <"$W/src/d/data" | cut -d' ' -f1)
@@ -25,7 +25,6 @@ expect_ok 'sha256sum d/data'
 check_eq "sha256 through the mount" "$data_sum" \
 	"$(q "sha256sum <d/data | cut -d' ' -f1")"
 expect_ok 'dd if=d/data bs=65536 skip=7 count=5 status=none | sha256sum'
-expect_ok 'dd if=d/data bs=1M status=none | sha256sum'
 expect_ok 'cp d/data copy && cmp d/data copy && stat -c "%s %n" copy'
 expect_ok 'dd if=/dev/zero of=copy bs=131072 seek=3 count=2 conv=notrunc status=none && sha256sum copy'
 check_eq "the source sees the writes" "$(q "sha256sum <copy | cut -d' ' -f1")" \
