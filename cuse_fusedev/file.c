@@ -279,21 +279,31 @@ done:
 	r = vfile_new(in, flags, path, owner, &oo, cred, out);
 	if (r < 0)
 		return r;
-	if (trunc && !(m->fc.flags & FUSE_ATOMIC_O_TRUNC)) {
+	if (trunc) {
 		struct fuse_setattr_in sa = { 0 };
 
-		/* handle_truncate: after the open, by its fh. */
-		sa.valid = FATTR_SIZE;
-		r = vfs_setattr(cred, in, *out, &sa);
+		/*
+		 * handle_truncate, after the open and by its fh: do_truncate
+		 * drops set-id bits (the mode refreshed first); with
+		 * FUSE_ATOMIC_O_TRUNC the OPEN truncated and no SETATTR
+		 * follows (fuse_do_setattr's ATTR_OPEN).
+		 */
+		r = vfs_kill_suidgid(cred, in, *out, &sa);
+		if (r >= 0 && !(m->fc.flags & FUSE_ATOMIC_O_TRUNC)) {
+			sa.valid |= FATTR_SIZE;
+			if ((m->fc.flags & FUSE_HANDLE_KILLPRIV_V2) && cred->uid)
+				sa.valid |= FATTR_KILL_SUIDGID;
+			r = vfs_setattr(cred, in, *out, &sa);
+		} else if (r >= 0) {
+			in->attr.size = 0;
+			in->attr_expire = 0;
+		}
 		if (r < 0) {
 			(*out)->unbound_owner = NULL;
 			vfile_put(*out);
 			*out = NULL;
 			return r;
 		}
-	} else if (trunc) {
-		in->attr.size = 0;
-		in->attr_expire = 0;
 	}
 	return 0;
 }

@@ -8,7 +8,9 @@
 # root prepared with files of root's whose ACLs grant or deny nobody
 # what the mode bits do not; nobody's programs use them.  Then the rules
 # only the owner passes (chmod, setfacl) and the set-group-ID bit that
-# chmod drops for a caller outside the file's group.
+# chmod drops for a caller outside the file's group.  Last, on memfs_ll
+# (which leaves it to the kernel), the set-id bits a write or a truncate
+# by a caller without CAP_FSETID drops.
 #
 # Started as root by run-mode.sh: root makes the lower directory under
 # $IT_TMPDIR and runs the script again as nobody (ACL_INNER=1), directly
@@ -50,6 +52,8 @@ if [ "${ACL_INNER:-}" != 1 ]; then
 		as_nobody test -r "$f" ||
 			skip "$f is not readable for uid $NR_UID"
 	done
+	as_nobody test -x "$EX/memfs_ll" ||
+		skip "$EX/memfs_ll is not executable for uid $NR_UID"
 	nb=$IT_TMPDIR/nobody
 	lo=$IT_TMPDIR/lower
 	up=$nb/upper
@@ -133,5 +137,20 @@ expect_ok 'chmod 2755 sg && stat -c "%a %n" sg'
 in_dir "$W"
 stop_daemon "$W/mnt"
 check "clean unmount of fuse-overlayfs" test $? = 0
+say "unmounted, daemon exit status $STOP_STATUS"
+
+say "=== memfs_ll: set-id bits that writes and truncates drop"
+mkdir "$W/mem" || fail "mkdir"
+start_daemon "$IT_MODE" "$W/mem" "$EX/memfs_ll" -f "$W/mem"
+in_dir "$W/mem"
+expect_ok 'echo x > s && chmod 6755 s && stat -c "%a %n" s'
+expect_ok 'echo more >> s && stat -c "%a %n" s'
+expect_ok 'chmod 6755 s && truncate -s 1 s && stat -c "%a %n" s'
+expect_ok 'chmod 6755 s && "$PY" -c "import os; os.close(os.open(\"s\", os.O_WRONLY | os.O_TRUNC))" && stat -c "%a %n" s'
+expect_ok 'chmod 2745 s && echo y >> s && stat -c "%a %n" s'
+expect_ok 'chmod 6744 s && echo z >> s && stat -c "%a %n" s && cat s'
+in_dir "$W"
+stop_daemon "$W/mem"
+check "clean unmount of memfs_ll" test $? = 0
 say "unmounted, daemon exit status $STOP_STATUS"
 it_finish
