@@ -531,6 +531,46 @@ static int copy_out_args(struct fdk_req *req, const char *p, size_t nbytes)
 	return 0;
 }
 
+/*
+ * fuse_resend (NOTIFY_RESEND): every request the daemon has read and not
+ * answered goes back to the head of the pending queue, its unique marked
+ * with FUSE_UNIQUE_RESEND; a queued interrupt of one is dropped and sent
+ * again after the request is read again.
+ */
+static void resend(struct fdk_conn *fc)
+{
+	struct list_head to_queue, *pos, *tmp;
+	unsigned int i;
+
+	if (!fc->connected)
+		return;
+	list_init(&to_queue);
+	list_for_each_safe(pos, tmp, &fc->devs) {
+		struct fdk_dev *dev = list_entry(pos, struct fdk_dev, entry);
+
+		for (i = 0; i < FDK_PQ_HASH_SIZE; i++) {
+			while (!list_empty(&dev->processing[i]))
+				list_move_tail(dev->processing[i].next,
+					       &to_queue);
+		}
+		dev->nprocessing = 0;
+	}
+	if (list_empty(&to_queue))
+		return;
+	list_for_each_safe(pos, tmp, &to_queue) {
+		struct fdk_req *req = list_entry(pos, struct fdk_req, list);
+
+		req->dev = NULL;
+		req->flags &= ~FR_SENT;
+		req->flags |= FR_PENDING;
+		req->in_h.unique |= FUSE_UNIQUE_RESEND;
+		list_del_init(&req->intr_entry);
+	}
+	/* Both queues are oldest first: the resent ones go first. */
+	list_splice_init(&to_queue, &fc->pending);
+	fdk_wake(fc);
+}
+
 /* fuse_notify: sizes checked here, effects in the VFS. */
 static int notify(struct fdk_conn *fc, int code, const char *p, size_t size)
 {
@@ -587,6 +627,9 @@ static int notify(struct fdk_conn *fc, int code, const char *p, size_t size)
 		if (size != sizeof(struct fuse_notify_retrieve_out))
 			return -EINVAL;
 		break;
+	case FUSE_NOTIFY_RESEND:
+		resend(fc);	/* Linux ignores the payload */
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -663,13 +706,23 @@ static void init_end(struct fdk_req *req)
 		ok = false;
 	if (ok) {
 		uint64_t flags = arg->flags;
-		uint32_t max_write;
 
-		if (arg->minor >= 36 && (flags & FUSE_INIT_EXT))
+		/* Linux reads flags2 whenever FUSE_INIT_EXT is set, whatever
+		 * the minor (libfuse 3.14 sets it at 7.31). */
+		if (flags & FUSE_INIT_EXT)
 			flags |= (uint64_t)arg->flags2 << 32;
 		fc->minor = arg->minor < FDK_MINOR ? arg->minor : FDK_MINOR;
 		fc->flags = flags & (fc->init_in.flags |
 				     (uint64_t)fc->init_in.flags2 << 32);
+		if (fc->flags & FUSE_POSIX_ACL)
+			fc->default_permissions = true;
+		/* An idmapped mount needs the kernel's permission checks. */
+		if ((fc->flags & FUSE_ALLOW_IDMAP) && !fc->default_permissions)
+			ok = false;
+	}
+	if (ok) {
+		uint32_t max_write;
+
 		if (fc->minor >= 13) {
 			if (arg->max_background)
 				fc->max_background = arg->max_background;

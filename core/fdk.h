@@ -26,9 +26,9 @@
 
 #include "list.h"
 
-/* The protocol we speak: one place. */
+/* The protocol we speak: one place (7.41, Linux 6.12's). */
 #define FDK_MAJOR		FUSE_KERNEL_VERSION
-#define FDK_MINOR		38
+#define FDK_MINOR		41
 #define FDK_MIN_MINOR		12	/* older daemons: ECONNREFUSED */
 #define FDK_NAME_MAX		1024	/* notification names, as Linux */
 #define FDK_PAGE_SIZE		4096
@@ -39,6 +39,37 @@
 /* Bit 0 of an INTERRUPT's unique (Linux: FUSE_INT_REQ_BIT, not UAPI). */
 #define FUSE_INT_REQ_BIT	(1ULL << 0)
 #define FDK_PQ_HASH_SIZE	(1 << FDK_PQ_HASH_BITS)
+
+/*
+ * Protocol 7.38-7.41 parts that an older <linux/fuse.h> (Debian 12's says
+ * 7.38 but stops before FUSE_CREATE_SUPP_GROUP) lacks: the values and
+ * layouts of Linux's include/uapi/linux/fuse.h.
+ */
+#ifndef FUSE_CREATE_SUPP_GROUP
+#define FUSE_CREATE_SUPP_GROUP	(1ULL << 34)
+#define FUSE_EXT_GROUPS		32
+struct fuse_supp_groups {
+	uint32_t nr_groups;
+	uint32_t groups[];
+};
+#endif
+#ifndef FUSE_DIRECT_IO_ALLOW_MMAP
+#define FUSE_DIRECT_IO_ALLOW_MMAP (1ULL << 36)
+#endif
+#ifndef FUSE_PASSTHROUGH
+#define FUSE_PASSTHROUGH	(1ULL << 37)
+#endif
+#ifndef FUSE_NO_EXPORT_SUPPORT
+#define FUSE_NO_EXPORT_SUPPORT	(1ULL << 38)
+#endif
+#ifndef FUSE_HAS_RESEND
+#define FUSE_HAS_RESEND		(1ULL << 39)
+#define FUSE_NOTIFY_RESEND	7
+#define FUSE_UNIQUE_RESEND	(1ULL << 63)
+#endif
+#ifndef FUSE_ALLOW_IDMAP
+#define FUSE_ALLOW_IDMAP	(1ULL << 40)
+#endif
 
 /* Request state bits, named after Linux's FR_* bits. */
 enum {
@@ -127,6 +158,9 @@ struct fdk_conn {
 	bool initialized;		/* INIT reply processed */
 	bool conn_error;		/* INIT failed: ECONNREFUSED */
 	bool no_interrupt;		/* daemon answered INTERRUPT with ENOSYS */
+	/* The mount option, set by the owner before INIT; an accepted
+	 * FUSE_POSIX_ACL turns it on, FUSE_ALLOW_IDMAP requires it. */
+	bool default_permissions;
 
 	/* Negotiated at INIT. */
 	uint32_t minor;

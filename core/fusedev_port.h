@@ -192,7 +192,7 @@ struct fusedev_clone {
  * FDP_EXTERNAL and its payload the NUL-terminated absolute path at which
  * the shim must redo the call on the real file system.
  */
-#define FDP_PROTO_VERSION	2
+#define FDP_PROTO_VERSION	3	/* 3: fdp_path_in base, umask */
 #define FDP_MSG_MAX		(256 * 1024)
 #define FDP_IO_MAX		(128 * 1024)
 #define FDP_EXTERNAL		1
@@ -217,9 +217,10 @@ enum fdp_op {
 	FDP_OP_STAT,		/* flags AT_SYMLINK_NOFOLLOW and
 				 * AT_STATX_*_SYNC, mode the statx mask (0:
 				 * stat's); out: fdp_stat_out */
-	FDP_OP_OPEN,		/* flags open flags, mode; out: fdp_open_out */
-	FDP_OP_MKDIR,		/* mode */
-	FDP_OP_MKNOD,		/* mode, arg = rdev */
+	FDP_OP_OPEN,		/* flags open flags, mode, umask;
+				 * out: fdp_open_out */
+	FDP_OP_MKDIR,		/* mode, umask */
+	FDP_OP_MKNOD,		/* mode, umask, arg = rdev */
 	FDP_OP_UNLINK,
 	FDP_OP_RMDIR,
 	FDP_OP_RENAME,		/* flags RENAME_*; path2 = new name */
@@ -302,6 +303,10 @@ struct fdp_mount_in {
  * own path is.  @base 0: the path is absolute.  @base2 likewise for path2
  * when it is a path (RENAME, LINK).  An empty relative path names @base
  * itself (AT_EMPTY_PATH).
+ *
+ * A mode that creates (OPEN with O_CREAT or O_TMPFILE, MKDIR, MKNOD) is
+ * the caller's, unmasked: the emulator applies @umask, the caller's
+ * umask(2), where Linux does (not when the daemon took FUSE_DONT_MASK).
  */
 struct fdp_path_in {
 	uint32_t flags;
@@ -311,6 +316,8 @@ struct fdp_path_in {
 	uint32_t path2_len;		/* 0 or strlen(path2) (NUL follows) */
 	uint64_t base;			/* open key, or 0 */
 	uint64_t base2;
+	uint32_t umask;			/* the caller's umask */
+	uint32_t padding;
 };
 
 struct fdp_file_in {
@@ -383,7 +390,7 @@ struct fdp_lock_out {			/* F_GETLK's answer */
 _Static_assert(sizeof(struct fdp_lock_in) == 40, "fdp_lock_in layout");
 _Static_assert(sizeof(struct fdp_lock_out) == 24, "fdp_lock_out layout");
 _Static_assert(sizeof(struct fdp_hdr) == 24, "fdp_hdr layout");
-_Static_assert(sizeof(struct fdp_path_in) == 40, "fdp_path_in layout");
+_Static_assert(sizeof(struct fdp_path_in) == 48, "fdp_path_in layout");
 _Static_assert(sizeof(struct fdp_file_in) == 32, "fdp_file_in layout");
 _Static_assert(sizeof(struct fusedev_clone) == 16, "fusedev_clone layout");
 

@@ -58,6 +58,20 @@ static inline void list_move_tail(struct list_head *e, struct list_head *h)
 	list_add_tail(e, h);
 }
 
+/* Move every entry of @list to the head of @h, in order; @list ends
+ * empty. */
+static inline void list_splice_init(struct list_head *list,
+				    struct list_head *h)
+{
+	if (list_empty(list))
+		return;
+	list->prev->next = h->next;
+	h->next->prev = list->prev;
+	h->next = list->next;
+	list->next->prev = h;
+	list_init(list);
+}
+
 #define list_entry(ptr, type, member) container_of(ptr, type, member)
 #define list_first_entry(h, type, member) list_entry((h)->next, type, member)
 

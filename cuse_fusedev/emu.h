@@ -13,6 +13,8 @@
  *                poll (fs/fuse/file.c, readdir.c)
  *   ioctl.c      ioctl on open files: FUSE_IOCTL and what the VFS
  *                answers itself (fs/fuse/ioctl.c, fs/ioctl.c)
+ *   xattr.c      extended attributes and POSIX ACLs (fs/fuse/xattr.c,
+ *                acl.c)
  *   port.c       the client port: shim requests to VFS calls
  *   main.c       options, runtime directory, start and stop
  *
@@ -169,6 +171,8 @@ void transport_stop(void);
 
 /* ---- the VFS (vfs.c, file.c) ---------------------------------------- */
 
+struct vacl;
+
 struct vinode {
 	uint64_t nodeid;
 	uint64_t generation;
@@ -188,7 +192,14 @@ struct vinode {
 	 * its attributes and data.  i_mutex: fuse's fi->mutex, around
 	 * LOOKUP and READDIR when the daemon has no PARALLEL_DIROPS. */
 	struct fiber_rwsem i_rwsem, i_mutex;
+	bool nosec;			/* S_NOSEC: no privileges to remove */
 	bool forgotten;
+	bool advise_rdplus;		/* READDIRPLUS_AUTO: child looked up */
+	bool init_rdplus;		/* READDIRPLUS_AUTO: from READDIRPLUS */
+	uint8_t acl_cached;		/* xattr.c: acl[i] known (NULL: none) */
+	unsigned int acl_seq;		/* xattr.c: counts vfs_acl_forget */
+	struct vacl *acl[2];		/* xattr.c: access and default ACL */
+	char *link;			/* FUSE_CACHE_SYMLINKS: the target */
 };
 
 struct vdentry {

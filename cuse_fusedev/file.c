@@ -391,13 +391,28 @@ int vfile_open(const struct emu_cred *cred, struct vinode *in, int flags,
 	if (r < 0)
 		return r;
 	(*out)->no_release = no_release;
-	if (trunc && !(m->fc.flags & FUSE_ATOMIC_O_TRUNC)) {
+	if (trunc) {
 		struct fuse_setattr_in sa = { 0 };
 
-		/* handle_truncate: after the open, by its fh. */
-		sa.valid = FATTR_SIZE;
+		/*
+		 * handle_truncate, after the open and by its fh, under the
+		 * inode's lock: do_truncate removes privileges
+		 * (vfs_remove_privs); with FUSE_ATOMIC_O_TRUNC the OPEN
+		 * truncated and no SETATTR follows (fuse_do_setattr's
+		 * ATTR_OPEN).
+		 */
 		vfs_lock_two(in, NULL);
-		r = vfs_setattr(cred, in, *out, &sa);
+		r = vfs_remove_privs(cred, in, *out, &sa);
+		if (r >= 0 && !(m->fc.flags & FUSE_ATOMIC_O_TRUNC)) {
+			sa.valid |= FATTR_SIZE;
+			if ((m->fc.flags & FUSE_HANDLE_KILLPRIV_V2) && cred->uid)
+				sa.valid |= FATTR_KILL_SUIDGID;
+			r = vfs_setattr(cred, in, *out, &sa);
+		} else if (r >= 0) {
+			/* fuse_finish_open with atomic_o_trunc */
+			in->attr.size = 0;
+			vfs_invalidate_attr(in, VFS_ATTR_MODSIZE);
+		}
 		vfs_unlock_two(in, NULL);
 		if (r < 0) {
 			(*out)->unbound_owner = NULL;
@@ -405,10 +420,6 @@ int vfile_open(const struct emu_cred *cred, struct vinode *in, int flags,
 			*out = NULL;
 			return r;
 		}
-	} else if (trunc) {
-		/* fuse_finish_open with atomic_o_trunc */
-		in->attr.size = 0;
-		vfs_invalidate_attr(in, VFS_ATTR_MODSIZE);
 	}
 	return 0;
 }
@@ -453,13 +464,14 @@ int vfile_open_path(const struct emu_cred *cred, struct vinode *in,
  * without it (ENOSYS) gives EOPNOTSUPP, from then on without asking.
  */
 int vfile_tmpfile(const struct emu_cred *cred, struct vinode *dir,
-		  int flags, mode_t mode, const char *path, void *owner,
-		  struct vfile **out)
+		  int flags, mode_t mode, mode_t umask, const char *path,
+		  void *owner, struct vfile **out)
 {
 	struct vmount *m = dir->m;
 	struct fuse_create_in arg = { 0 };
 	struct fuse_entry_out e = { 0 };
 	struct fuse_open_out oo = { 0 };
+	struct vfs_create_ext ext;
 	struct vinode *in;
 	struct fdk_req req;
 	int r;
@@ -476,10 +488,12 @@ int vfile_tmpfile(const struct emu_cred *cred, struct vinode *dir,
 	flags &= ~(O_TMPFILE & ~O_DIRECTORY);
 	flags &= ~(O_DIRECTORY | O_NOCTTY | O_CREAT | O_EXCL);
 	arg.flags = flags;
-	arg.mode = (mode & 07777) | S_IFREG;
+	arg.mode = vfs_create_mode(cred, dir, (mode & 07777) | S_IFREG, umask);
+	arg.umask = umask;
 	vfs_req_init(&req, FUSE_TMPFILE, dir->nodeid);
 	vfs_in(&req, &arg, sizeof(arg));
 	vfs_in(&req, "/", 2);
+	vfs_create_ext(cred, dir, &req, &ext);
 	vfs_out(&req, &e, sizeof(e));
 	vfs_out(&req, &oo, sizeof(oo));
 	r = vfs_request(m, cred, &req);
@@ -506,12 +520,14 @@ int vfile_tmpfile(const struct emu_cred *cred, struct vinode *dir,
 /* fuse_create_open, or MKNOD + OPEN when the daemon has no CREATE */
 int vfile_create(const struct emu_cred *cred, struct vinode *dir,
 		 const char *name, size_t len, int flags, mode_t mode,
-		 const char *path, void *owner, struct vfile **out)
+		 mode_t umask, const char *path, void *owner,
+		 struct vfile **out)
 {
 	struct vmount *m = dir->m;
 	struct fuse_create_in arg = { 0 };
 	struct fuse_entry_out e = { 0 };
 	struct fuse_open_out oo = { 0 };
+	struct vfs_create_ext ext;
 	char nbuf[NAME_MAX + 1];
 	struct vinode *in;
 	struct fdk_req req;
@@ -524,13 +540,18 @@ int vfile_create(const struct emu_cred *cred, struct vinode *dir,
 		return r;
 	memcpy(nbuf, name, len);
 	nbuf[len] = '\0';
-	mode = (mode & 07777) | S_IFREG;
+	mode = vfs_create_mode(cred, dir, (mode & 07777) | S_IFREG, umask);
 	if (!m->no_create) {
 		arg.flags = flags & ~O_NOCTTY;
 		arg.mode = mode;
+		arg.umask = umask;
+		if ((m->fc.flags & FUSE_HANDLE_KILLPRIV_V2) &&
+		    (flags & O_TRUNC) && !(flags & O_EXCL) && cred->uid)
+			arg.open_flags |= FUSE_OPEN_KILL_SUIDGID;
 		vfs_req_init(&req, FUSE_CREATE, dir->nodeid);
 		vfs_in(&req, &arg, sizeof(arg));
 		vfs_in(&req, nbuf, len + 1);
+		vfs_create_ext(cred, dir, &req, &ext);
 		vfs_out(&req, &e, sizeof(e));
 		vfs_out(&req, &oo, sizeof(oo));
 		r = vfs_request(m, cred, &req);
@@ -551,11 +572,12 @@ int vfile_create(const struct emu_cred *cred, struct vinode *dir,
 		m->no_create = true;
 	}
 	{
-		struct fuse_mknod_in mk = { .mode = mode };
+		struct fuse_mknod_in mk = { .mode = mode, .umask = umask };
 
 		vfs_req_init(&req, FUSE_MKNOD, dir->nodeid);
 		vfs_in(&req, &mk, sizeof(mk));
 		vfs_in(&req, nbuf, len + 1);
+		vfs_create_ext(cred, dir, &req, &ext);
 		vfs_out(&req, &e, sizeof(e));
 		r = vfs_request(m, cred, &req);
 		if (r < 0)
@@ -586,8 +608,10 @@ ssize_t vfile_read(const struct emu_cred *cred, struct vfile *f, void *buf,
 	if ((f->flags & O_ACCMODE) == O_WRONLY)
 		return -EBADF;
 	if (!(f->open_flags & FOPEN_DIRECT_IO)) {
-		/* fuse_cache_read_iter: reads end at the file's size. */
-		if (pos + size > f->inode->attr.size) {
+		/* fuse_cache_read_iter: reads end at the file's size, known
+		 * afresh for each read with FUSE_AUTO_INVAL_DATA. */
+		if ((m->fc.flags & FUSE_AUTO_INVAL_DATA) ||
+		    pos + size > f->inode->attr.size) {
 			r = vfs_fresh_attr(cred, f->inode, f, VFS_ATTR_INTERNAL);
 			if (r < 0)
 				return r;
@@ -629,80 +653,15 @@ ssize_t vfile_read(const struct emu_cred *cred, struct vfile *f, void *buf,
 	return done;
 }
 
-/*
- * file_remove_privs before a cached write, without handle_killpriv_v2
- * (FUSE has no SB_NOSEC then): the daemon is asked for
- * security.capability every time, and a file with capabilities loses
- * them (cap_inode_killpriv); a set-id file written by someone without
- * CAP_FSETID loses its set-id bits (fuse_setattr with the mode
- * refreshed first).
- */
-static const char xattr_caps[] = "security.capability";
-
-/* cap_inode_need_killpriv: does the file have capabilities? */
-static bool need_killpriv(const struct emu_cred *cred, struct vinode *in)
-{
-	struct fuse_getxattr_in gx = { 0 };
-	struct fuse_getxattr_out go = { 0 };
-	struct vmount *m = in->m;
-	struct fdk_req req;
-	int r;
-
-	if (m->no_getxattr)
-		return false;
-	vfs_req_init(&req, FUSE_GETXATTR, in->nodeid);
-	vfs_in(&req, &gx, sizeof(gx));
-	vfs_in(&req, xattr_caps, sizeof(xattr_caps));
-	vfs_out(&req, &go, sizeof(go));
-	r = vfs_request(m, cred, &req);
-	if (r == -ENOSYS)
-		m->no_getxattr = true;
-	return !r && go.size > 0;
-}
-
+/* file_remove_privs before a write through the page cache. */
 static int remove_privs(const struct emu_cred *cred, struct vfile *f)
 {
 	struct fuse_setattr_in sa = { 0 };
-	struct vinode *in = f->inode;
-	struct vmount *m = f->m;
-	bool kill_suid, kill_priv;
-	struct fdk_req req;
-	int r;
+	int r = vfs_remove_privs(cred, f->inode, NULL, &sa);
 
-	if (!S_ISREG(in->attr.mode) ||
-	    (m->fc.flags & FUSE_HANDLE_KILLPRIV_V2))
-		return 0;
-	/* should_remove_suid: root has CAP_FSETID */
-	kill_suid = cred->uid && ((in->attr.mode & S_ISUID) ||
-				  (in->attr.mode & (S_ISGID | S_IXGRP)) ==
-				  (S_ISGID | S_IXGRP));
-	/* file_remove_privs asks, and notify_change asks again */
-	kill_priv = need_killpriv(cred, in) && need_killpriv(cred, in);
-	if (!kill_suid && !kill_priv)
-		return 0;
-	if (kill_priv && !m->no_removexattr) {
-		/* cap_inode_killpriv */
-		vfs_req_init(&req, FUSE_REMOVEXATTR, in->nodeid);
-		vfs_in(&req, xattr_caps, sizeof(xattr_caps));
-		r = vfs_request(m, cred, &req);
-		if (r == -ENOSYS)
-			m->no_removexattr = true;
-		else if (r < 0 && r != -ENODATA)
-			return r;
-	}
-	/* fuse_setattr: the set-id bits from a fresh mode, unless the
-	 * daemon kills them itself; else a SETATTR that sets nothing */
-	if (kill_suid && !(m->fc.flags & FUSE_HANDLE_KILLPRIV)) {
-		r = vfs_getattr(cred, in, f);
-		if (r < 0)
-			return r;
-		sa.mode = in->attr.mode & ~S_ISUID;
-		if ((sa.mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
-			sa.mode &= ~S_ISGID;
-		if (sa.mode != in->attr.mode)
-			sa.valid = FATTR_MODE;
-	}
-	return vfs_setattr(cred, in, f, &sa);
+	if (r <= 0)
+		return r;
+	return vfs_setattr(cred, f->inode, NULL, &sa);
 }
 
 static ssize_t write_locked(const struct emu_cred *cred, struct vfile *f,
@@ -710,6 +669,8 @@ static ssize_t write_locked(const struct emu_cred *cred, struct vfile *f,
 {
 	struct vmount *m = f->m;
 	uint64_t pos = off < 0 ? f->pos : (uint64_t)off;
+	bool direct = f->open_flags & FOPEN_DIRECT_IO;
+	uint32_t write_flags = 0;
 	size_t done = 0;
 	int r;
 
@@ -721,11 +682,15 @@ static ssize_t write_locked(const struct emu_cred *cred, struct vfile *f,
 		return -EBADF;
 	if (f->flags & O_APPEND)
 		pos = f->inode->attr.size;	/* generic_write_checks */
-	if (size && !(f->open_flags & FOPEN_DIRECT_IO)) {
+	if (!direct && size) {
 		r = remove_privs(cred, f);	/* fuse_cache_write_iter */
 		if (r < 0)
 			return r;
 	}
+	/* fuse_direct_io, fuse_send_write_pages: the daemon kills them */
+	if (cred->uid &&
+	    (direct || (m->fc.flags & FUSE_HANDLE_KILLPRIV_V2)))
+		write_flags = FUSE_WRITE_KILL_SUIDGID;
 	while (done < size) {
 		struct fuse_write_in arg = { 0 };
 		struct fuse_write_out wo = { 0 };
@@ -737,6 +702,7 @@ static ssize_t write_locked(const struct emu_cred *cred, struct vfile *f,
 		arg.fh = f->fh;
 		arg.offset = pos;
 		arg.size = n;
+		arg.write_flags = write_flags;
 		arg.flags = f->flags;
 		vfs_req_init(&req, FUSE_WRITE, f->inode->nodeid);
 		vfs_in(&req, &arg, sizeof(arg));
@@ -1044,34 +1010,59 @@ static void direntplus_link(struct vfile *f, struct fuse_direntplus *dp)
 	if (in && in->nodeid == e->nodeid && in->generation == e->generation &&
 	    !((in->attr.mode ^ e->attr.mode) & S_IFMT)) {
 		in->nlookup++;
+		vfs_acl_forget(in);
 		vfs_attr_set(in, &e->attr, e->attr_valid, e->attr_valid_nsec);
 		d->expire = vfs_expiry(e->entry_valid, e->entry_valid_nsec);
-		return;
+		vinode_get(in);
+	} else {
+		r = vinode_iget(m, e, &in);
+		if (r < 0)
+			goto forget;
+		r = dentry_set(m, f->inode, name, len, in,
+			       vfs_expiry(e->entry_valid, e->entry_valid_nsec));
+		if (r < 0) {
+			in->nlookup--;
+			vinode_put(in);
+			goto forget;
+		}
 	}
-	r = vinode_iget(m, e, &in);
-	if (r < 0)
-		goto forget;
-	r = dentry_set(m, f->inode, name, len, in,
-		       vfs_expiry(e->entry_valid, e->entry_valid_nsec));
-	if (r < 0)
-		in->nlookup--;
+	if (m->fc.flags & FUSE_READDIRPLUS_AUTO)
+		in->init_rdplus = true;
 	vinode_put(in);
-	if (!r)
-		return;
+	return;
 forget:
 	fdk_queue_forget(&m->fc, e->nodeid, 1);
+}
+
+/*
+ * fuse_use_readdirplus: with FUSE_READDIRPLUS_AUTO, only at the start of
+ * the directory or once a lookup in it (or the first use of an entry
+ * READDIRPLUS made) suggested that its entries are wanted.
+ */
+static bool use_readdirplus(struct vfile *f)
+{
+	struct vmount *m = f->m;
+
+	if (!(m->fc.flags & FUSE_DO_READDIRPLUS) || m->no_readdirplus)
+		return false;
+	if (!(m->fc.flags & FUSE_READDIRPLUS_AUTO))
+		return true;
+	if (f->inode->advise_rdplus) {
+		f->inode->advise_rdplus = false;
+		return true;
+	}
+	return f->dir_cookie == 0;
 }
 
 static ssize_t getdents_locked(const struct emu_cred *cred, struct vfile *f,
 			       char *out, size_t size)
 {
 	struct vmount *m = f->m;
-	bool plus = (m->fc.flags & FUSE_DO_READDIRPLUS) && !m->no_readdirplus;
 	size_t max = (size_t)m->fc.max_pages * FDK_PAGE_SIZE;
 	struct fuse_read_in arg = { 0 };
 	struct fdk_req req;
 	size_t got, pos = 0, len = 0;
-	bool over = false;
+	bool over = false, plus;
 	char *buf;
 	int r;
 
@@ -1079,6 +1070,7 @@ static ssize_t getdents_locked(const struct emu_cred *cred, struct vfile *f,
 		return -ENOTDIR;
 	if (f->dir_eof)
 		return 0;
+	plus = use_readdirplus(f);
 	/* fuse_readdir_uncached: the caller's size, within a page and
 	 * max_pages; what does not fit the caller is read again later. */
 	arg.size = size < FDK_PAGE_SIZE ? FDK_PAGE_SIZE :

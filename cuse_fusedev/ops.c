@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * System calls by path (Linux fs/fuse/dir.c, xattr.c, inode.c's statfs):
+ * System calls by path (Linux fs/fuse/dir.c, inode.c's statfs):
  * each walks the path and produces the requests Linux would, with the
  * VFS's own checks first (EEXIST, ENOTDIR, EISDIR, EXDEV, EROFS, and
  * mode bits under default_permissions).
@@ -11,6 +11,7 @@
  *   ACCESS    ACCESS, or mode bits under default_permissions
  *   TRUNCATE CHMOD CHOWN UTIMENS   SETATTR
  *   STATFS    STATFS;  *XATTR  SETXATTR GETXATTR LISTXATTR REMOVEXATTR
+ *             (xattr.c)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -59,6 +60,9 @@ static int setattr_op(const struct emu_cred *cred, uint32_t op,
 			return -EPERM;
 		sa.valid = FATTR_MODE;
 		sa.mode = (mode & 07777) | (in->attr.mode & S_IFMT);
+		/* setattr_prepare: set-group-ID only for the file's group */
+		if (dp && cred->uid && !vfs_in_group(cred, in->attr.gid))
+			sa.mode &= ~S_ISGID;
 		break;
 	case FDP_OP_CHOWN: {
 		uint32_t uid = arg >> 32, gid = (uint32_t)arg;
@@ -81,6 +85,10 @@ static int setattr_op(const struct emu_cred *cred, uint32_t op,
 		 * handle_killpriv FUSE sends them cleared in the same SETATTR
 		 * (fuse_setattr, after refreshing the mode).
 		 */
+		if (!S_ISDIR(in->attr.mode) &&
+		    (sa.valid & (FATTR_UID | FATTR_GID)) &&
+		    (in->m->fc.flags & FUSE_HANDLE_KILLPRIV_V2))
+			sa.valid |= FATTR_KILL_SUIDGID;	/* fuse_do_setattr */
 		if (!S_ISDIR(in->attr.mode) &&
 		    !(in->m->fc.flags & (FUSE_HANDLE_KILLPRIV |
 					 FUSE_HANDLE_KILLPRIV_V2))) {
@@ -113,7 +121,7 @@ static int setattr_op(const struct emu_cred *cred, uint32_t op,
 				continue;
 			if (ts[i].tv_nsec == UTIME_NOW) {
 				if (dp && !is_owner(cred, in) &&
-				    vfs_mode_permission(cred, &in->attr, 2))
+				    vfs_generic_permission(cred, in, 2))
 					return -EACCES;
 				clock_gettime(CLOCK_REALTIME, &now);
 				sa.valid |= bit | nowbit;
@@ -138,10 +146,15 @@ static int setattr_op(const struct emu_cred *cred, uint32_t op,
 			return -EINVAL;
 		if ((int64_t)arg < 0)
 			return -EINVAL;
-		if (!f && dp && vfs_mode_permission(cred, &in->attr, 2))
+		if (!f && dp && vfs_generic_permission(cred, in, 2))
 			return -EACCES;
 		sa.valid = FATTR_SIZE;
 		sa.size = arg;
+		if ((in->m->fc.flags & FUSE_HANDLE_KILLPRIV_V2) && cred->uid)
+			sa.valid |= FATTR_KILL_SUIDGID;
+		r = vfs_remove_privs(cred, in, f, &sa);	/* do_truncate */
+		if (r < 0)
+			return r;
 		break;
 	default:
 		return -EINVAL;
@@ -203,13 +216,16 @@ int vfs_statfs(const struct emu_cred *cred, struct vinode *in,
 }
 
 /* create_new_entry: MKNOD, MKDIR, SYMLINK, LINK; the reply's type must
- * be the one asked for. */
+ * be the one asked for.  All but LINK carry the create extensions. */
 static int new_entry(const struct emu_cred *cred, struct walk *w,
 		     struct fdk_req *req, mode_t type)
 {
+	struct vfs_create_ext ext;
 	struct fuse_entry_out e;
 	int r;
 
+	if (req->in_h.opcode != FUSE_LINK)
+		vfs_create_ext(cred, w->dir, req, &ext);
 	memset(&e, 0, sizeof(e));
 	vfs_out(req, &e, sizeof(e));
 	r = vfs_request(w->m, cred, req);
@@ -512,98 +528,6 @@ static int do_link(const struct emu_cred *cred, struct walk *o,
 	return r;
 }
 
-static int do_xattr(const struct emu_cred *cred, uint32_t op,
-		    struct vinode *in, const char *name, uint64_t size,
-		    uint32_t flags, const void *value, void *out,
-		    size_t *outlen, size_t cap)
-{
-	struct vmount *m = in->m;
-	struct fuse_setxattr_in sx = { 0 };
-	struct fuse_getxattr_in gx = { 0 };
-	struct fuse_getxattr_out go = { 0 };
-	struct fdk_req req;
-	size_t nlen = name ? strlen(name) : 0;
-	bool *no;
-	int r;
-
-	if (name && (!nlen || nlen > 255))
-		return nlen ? -ERANGE : -EINVAL;
-	/* xattr_permission: user.* only on files and directories */
-	if (name && !strncmp(name, "user.", 5) &&
-	    !S_ISREG(in->attr.mode) && !S_ISDIR(in->attr.mode))
-		return op == FDP_OP_GETXATTR ? -ENODATA : -EPERM;
-	switch (op) {
-	case FDP_OP_SETXATTR:
-		if (size > 65536)
-			return -E2BIG;
-		if (m->mountflags & MS_RDONLY)
-			return -EROFS;
-		no = &m->no_setxattr;
-		sx.size = size;
-		sx.flags = flags;
-		vfs_req_init(&req, FUSE_SETXATTR, in->nodeid);
-		vfs_in(&req, &sx, FUSE_COMPAT_SETXATTR_IN_SIZE);
-		vfs_in(&req, name, nlen + 1);
-		vfs_in(&req, value, size);
-		break;
-	case FDP_OP_GETXATTR:
-	case FDP_OP_LISTXATTR:
-		no = op == FDP_OP_GETXATTR ? &m->no_getxattr :
-					     &m->no_listxattr;
-		if (size > cap)
-			size = cap;
-		gx.size = size;
-		vfs_req_init(&req, op == FDP_OP_GETXATTR ? FUSE_GETXATTR :
-				   FUSE_LISTXATTR, in->nodeid);
-		vfs_in(&req, &gx, sizeof(gx));
-		if (name)
-			vfs_in(&req, name, nlen + 1);
-		if (size) {
-			req.out_argvar = true;
-			vfs_out(&req, out, size);
-		} else {
-			vfs_out(&req, &go, sizeof(go));
-		}
-		break;
-	case FDP_OP_REMOVEXATTR:
-		if (m->mountflags & MS_RDONLY)
-			return -EROFS;
-		no = &m->no_removexattr;
-		vfs_req_init(&req, FUSE_REMOVEXATTR, in->nodeid);
-		vfs_in(&req, name, nlen + 1);
-		break;
-	default:
-		return -EINVAL;
-	}
-	/* fuse_setxattr, fuse_getxattr...: each opcode's ENOSYS is its own */
-	if (*no)
-		return -EOPNOTSUPP;
-	if (op == FDP_OP_SETXATTR || op == FDP_OP_REMOVEXATTR) {
-		vfs_lock_two(in, NULL);		/* __vfs_setxattr_locked */
-		r = vfs_request(m, cred, &req);
-		vfs_unlock_two(in, NULL);
-	} else {
-		r = vfs_request(m, cred, &req);
-	}
-	if (r == -ENOSYS) {
-		*no = true;
-		return -EOPNOTSUPP;
-	}
-	if (r < 0)
-		return r;
-	if (op == FDP_OP_GETXATTR || op == FDP_OP_LISTXATTR) {
-		if (size) {
-			*outlen = req.out_args[0].size;
-		} else {
-			((struct fdp_size_out *)out)->size = go.size;
-			*outlen = sizeof(struct fdp_size_out);
-		}
-	}
-	if (op == FDP_OP_SETXATTR || op == FDP_OP_REMOVEXATTR)
-		in->attr_expire = 0;
-	return 0;
-}
-
 static int do_access(const struct emu_cred *cred, struct vinode *in,
 		     int mask)
 {
@@ -679,7 +603,7 @@ static int op_open(struct path_call *c)
 		r = vfs_walk(cred, c->base, c->path, WALK_FOLLOW, w);
 		if (!r)
 			r = vfile_tmpfile(cred, w->inode, flags, c->in->mode,
-					  c->path, c->owner, &f);
+					  c->in->umask, c->path, c->owner, &f);
 	} else if (flags & O_CREAT) {
 		unsigned int wf = WALK_PARENT;
 
@@ -716,7 +640,8 @@ static int op_open(struct path_call *c)
 			if (!r)
 				r = vfile_create(cred, w->dir, w->last,
 						 w->lastlen, flags, c->in->mode,
-						 c->path, c->owner, &f);
+						 c->in->umask, c->path,
+						 c->owner, &f);
 		}
 	} else {
 		r = vfs_walk(cred, c->base, c->path,
@@ -846,15 +771,15 @@ static int op_xattr(struct path_call *c)
 	r = walk_target(c);
 	if (r)
 		return r;
-	return do_xattr(c->cred, c->op, c->w.inode,
-			c->op == FDP_OP_LISTXATTR ? NULL : c->path2, c->in->arg,
-			c->in->flags & ~AT_SYMLINK_NOFOLLOW, c->extra, c->out,
-			c->outlen, c->cap);
+	return vfs_xattr_op(c->cred, c->op, c->w.inode,
+			    c->op == FDP_OP_LISTXATTR ? NULL : c->path2,
+			    c->in->arg, c->in->flags & ~AT_SYMLINK_NOFOLLOW,
+			    c->extra, c->out, c->outlen, c->cap);
 }
 
 static int op_mkdir(struct path_call *c)
 {
-	struct fuse_mkdir_in mk = { .mode = c->in->mode & 07777 };
+	struct fuse_mkdir_in mk = { .umask = c->in->umask };
 	struct walk *w = &c->w;
 	struct fdk_req req;
 	int r;
@@ -864,6 +789,9 @@ static int op_mkdir(struct path_call *c)
 		r = may_create(c->cred, w, true);
 	if (r)
 		return r;
+	/* vfs_mkdir: S_IRWXUGO | S_ISVTX */
+	mk.mode = vfs_create_mode(c->cred, w->dir, c->in->mode & 01777,
+				  c->in->umask);
 	vfs_req_init(&req, FUSE_MKDIR, w->dir->nodeid);
 	vfs_in(&req, &mk, sizeof(mk));
 	vfs_in(&req, w->last, w->lastlen + 1);
@@ -873,15 +801,15 @@ static int op_mkdir(struct path_call *c)
 /* do_mknodat: may_mknod first */
 static int op_mknod(struct path_call *c)
 {
-	struct fuse_mknod_in mk = { .mode = c->in->mode,
-				    .rdev = (uint32_t)c->in->arg };
+	struct fuse_mknod_in mk = { .rdev = (uint32_t)c->in->arg,
+				    .umask = c->in->umask };
 	mode_t t = c->in->mode & S_IFMT;
 	struct walk *w = &c->w;
 	struct fdk_req req;
 	int r;
 
 	if (!t)
-		mk.mode |= t = S_IFREG;
+		t = S_IFREG;
 	if (S_ISDIR(t))
 		return -EPERM;
 	if (!S_ISREG(t) && !S_ISCHR(t) && !S_ISBLK(t) && !S_ISFIFO(t) &&
@@ -892,6 +820,8 @@ static int op_mknod(struct path_call *c)
 		r = may_create(c->cred, w, false);
 	if (r)
 		return r;
+	mk.mode = vfs_create_mode(c->cred, w->dir, c->in->mode & 07777,
+				  c->in->umask) | t;
 	if ((S_ISCHR(t) || S_ISBLK(t)) && c->cred->uid)
 		return -EPERM;		/* vfs_mknod: CAP_MKNOD */
 	vfs_req_init(&req, FUSE_MKNOD, w->dir->nodeid);

@@ -118,6 +118,13 @@ static void vinode_unhash(struct vinode *in)
 	}
 }
 
+static void vinode_free(struct vinode *in)
+{
+	vfs_acl_forget(in);
+	free(in->link);
+	free(in);
+}
+
 /*
  * fuse_iget: the inode for a nodeid the daemon just returned in an entry;
  * counts the lookup.  Returns a new reference.
@@ -169,6 +176,7 @@ int vinode_iget(struct vmount *m, const struct fuse_entry_out *e,
 void vfs_attr_set(struct vinode *in, const struct fuse_attr *a,
 		  uint64_t sec, uint32_t nsec)
 {
+	in->nosec = false;	/* another client may have set them */
 	in->attr = *a;
 	in->attr_expire = vfs_expiry(sec, nsec);
 	in->inval_mask &= ~STATX_BASIC_STATS;
@@ -191,7 +199,7 @@ void vinode_put(struct vinode *in)
 		struct vinode *parent = in->parent;
 
 		if (in->forgotten) {
-			free(in);
+			vinode_free(in);
 		} else if (in == in->m->root || in->m->finished) {
 			return;
 		} else {
@@ -199,7 +207,7 @@ void vinode_put(struct vinode *in)
 			if (in->nlookup)
 				fdk_queue_forget(&in->m->fc, in->nodeid,
 						 in->nlookup);
-			free(in);
+			vinode_free(in);
 		}
 		in = parent;
 	}
@@ -479,7 +487,8 @@ static void load_groups(struct emu_cred *cred)
 	fclose(fp);
 }
 
-static bool in_group(const struct emu_cred *ccred, gid_t gid)
+/* in_group_p: the caller's group or one of its supplementary groups. */
+bool vfs_in_group(const struct emu_cred *ccred, gid_t gid)
 {
 	struct emu_cred *cred = (struct emu_cred *)ccred;
 	int i;
@@ -508,25 +517,135 @@ int vfs_mode_permission(const struct emu_cred *cred,
 	}
 	if (cred->uid == a->uid)
 		mode >>= 6;
-	else if (in_group(cred, a->gid))
+	else if (vfs_in_group(cred, a->gid))
 		mode >>= 3;
 	if ((mask & ~mode & 7) == 0)
 		return 0;
 	return -EACCES;
 }
 
-/* fuse_permission for the walk and for opens, with fresh attributes. */
+/*
+ * generic_permission on the cached attributes, @mask of MAY_* (4 2 1):
+ * the owner's bits; else the access ACL when the daemon took
+ * FUSE_POSIX_ACL and the group bits are not all clear
+ * (acl_permission_check), else the group's or others' bits; then root's
+ * CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH.
+ */
+int vfs_generic_permission(const struct emu_cred *cred, struct vinode *in,
+			   int mask)
+{
+	unsigned int mode = in->attr.mode;
+	int r;
+
+	mask &= 7;
+	if (cred->uid == in->attr.uid) {
+		r = (mask & ~(mode >> 6)) ? -EACCES : 0;
+	} else {
+		r = -EAGAIN;
+		if (mode & S_IRWXG)
+			r = vfs_acl_permission(cred, in, mask);
+		if (r == -EAGAIN) {
+			if (vfs_in_group(cred, in->attr.gid))
+				mode >>= 3;
+			r = (mask & ~mode) ? -EACCES : 0;
+		}
+	}
+	if (r != -EACCES || cred->uid != 0)
+		return r;
+	if (S_ISDIR(in->attr.mode) || !(mask & 1) || (in->attr.mode & 0111))
+		return 0;
+	return -EACCES;
+}
+
+/*
+ * fuse_permission under default_permissions, for the walk and for
+ * opens: attributes refreshed when expired, and once more before a
+ * denial stands.
+ */
 int vfs_permission(const struct emu_cred *cred, struct vinode *in, int mask)
 {
 	struct vmount *m = in->m;
+	bool refreshed = false;
 	int r;
 
 	if (!m->default_permissions)
 		return 0;
-	r = vfs_fresh_attr(cred, in, NULL, STATX_MODE | STATX_UID | STATX_GID);
-	if (r < 0)
-		return r;
-	return vfs_mode_permission(cred, &in->attr, mask);
+	if ((in->inval_mask & (STATX_MODE | STATX_UID | STATX_GID)) ||
+	    expired(in->attr_expire)) {
+		refreshed = true;
+		r = vfs_getattr(cred, in, NULL);	/* fuse_perm_getattr */
+		if (r < 0)
+			return r;
+	}
+	r = vfs_generic_permission(cred, in, mask);
+	if (r == -EACCES && !refreshed) {
+		r = vfs_getattr(cred, in, NULL);
+		if (!r)
+			r = vfs_generic_permission(cred, in, mask);
+	}
+	return r;
+}
+
+/*
+ * The mode a creating request carries: vfs_prepare_mode (the set-group-ID
+ * bit of a new file in a set-group-ID directory dropped for a caller
+ * outside its group, mode_strip_sgid), then fuse_mknod/fuse_mkdir/
+ * fuse_create_open: FUSE sets SB_POSIXACL, so the VFS leaves the umask to
+ * FUSE, which applies it unless the daemon took FUSE_DONT_MASK (then the
+ * daemon applies the request's umask, or a default ACL).
+ */
+uint32_t vfs_create_mode(const struct emu_cred *cred, struct vinode *dir,
+			 uint32_t mode, uint32_t umask)
+{
+	if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) &&
+	    !S_ISDIR(mode) && (dir->attr.mode & S_ISGID) && cred->uid &&
+	    !vfs_in_group(cred, dir->attr.gid))
+		mode &= ~S_ISGID;
+	if (!(dir->m->fc.flags & FUSE_DONT_MASK))
+		mode &= ~(umask & 0777);
+	return mode;
+}
+
+/*
+ * get_create_ext: what CREATE, MKNOD, MKDIR, SYMLINK and TMPFILE carry
+ * after their arguments.  FUSE_SECURITY_CTX: an empty security context
+ * header, as Linux sends where no LSM labels new files (the emulator has
+ * none); FUSE_CREATE_SUPP_GROUP: the parent's group, when the caller is
+ * in it by a supplementary group only.
+ */
+void vfs_create_ext(const struct emu_cred *cred, struct vinode *dir,
+		    struct fdk_req *req, struct vfs_create_ext *ext)
+{
+	uint64_t flags = dir->m->fc.flags;
+	char *p = (char *)ext->buf;
+	size_t len = 0;
+
+	if (flags & FUSE_SECURITY_CTX) {
+		struct fuse_secctx_header h = { .size = sizeof(h) };
+
+		memcpy(p, &h, sizeof(h));
+		len += sizeof(h);
+	}
+	if ((flags & FUSE_CREATE_SUPP_GROUP) &&
+	    dir->attr.gid != (uint32_t)-1 && dir->attr.gid != cred->gid &&
+	    vfs_in_group(cred, dir->attr.gid)) {
+		struct fuse_ext_header xh = {
+			.size = FUSE_REC_ALIGN(sizeof(xh) +
+					       sizeof(struct fuse_supp_groups) +
+					       sizeof(uint32_t)),
+			.type = FUSE_EXT_GROUPS,
+		};
+		uint32_t sg[2] = { 1, dir->attr.gid };
+
+		memset(p + len, 0, xh.size);
+		memcpy(p + len, &xh, sizeof(xh));
+		memcpy(p + len + sizeof(xh), sg, sizeof(sg));
+		len += xh.size;
+	}
+	if (!len)
+		return;
+	vfs_in(req, ext->buf, len);
+	req->in_h.total_extlen = len / 8;
 }
 
 /* ---- attributes -------------------------------------------------------- */
@@ -534,7 +653,8 @@ int vfs_permission(const struct emu_cred *cred, struct vinode *in, int mask)
 /*
  * FUSE_GETATTR: refresh @in's attributes; @f only where Linux passes the
  * file (fuse_update_attributes from read, lseek and the like: the fh of
- * a regular file), never for stat/fstat (fuse_getattr).
+ * a regular file), never for stat/fstat (fuse_getattr).  The cached ACLs
+ * go too (fuse_update_get_attr, fuse_perm_getattr).
  */
 int vfs_getattr(const struct emu_cred *cred, struct vinode *in,
 		struct vfile *f)
@@ -544,6 +664,7 @@ int vfs_getattr(const struct emu_cred *cred, struct vinode *in,
 	struct fdk_req req;
 	int r;
 
+	vfs_acl_forget(in);
 	if (f && S_ISREG(in->attr.mode) && !(f->flags & O_PATH)) {
 		arg.getattr_flags = FUSE_GETATTR_FH;
 		arg.fh = f->fh;
@@ -634,6 +755,9 @@ int vfs_setattr(const struct emu_cred *cred, struct vinode *in,
 	r = vfs_request(in->m, cred, &req);
 	if (r < 0)
 		return r;
+	/* fuse_setattr: the daemon may have changed the ACLs with the mode */
+	if (in->m->fc.flags & FUSE_POSIX_ACL)
+		vfs_acl_forget(in);
 	if (!attr_valid(&out.attr) || ((out.attr.mode ^ in->attr.mode) &
 					S_IFMT)) {
 		vfs_invalidate_attr(in, STATX_BASIC_STATS);
@@ -641,6 +765,92 @@ int vfs_setattr(const struct emu_cred *cred, struct vinode *in,
 	}
 	vfs_attr_set(in, &out.attr, out.attr_valid, out.attr_valid_nsec);
 	return 0;
+}
+
+static const char xattr_caps[] = "security.capability";
+
+/* cap_inode_need_killpriv: does the file have capabilities? */
+static bool need_killpriv(const struct emu_cred *cred, struct vinode *in)
+{
+	struct fuse_getxattr_in gx = { 0 };
+	struct fuse_getxattr_out go = { 0 };
+	struct vmount *m = in->m;
+	struct fdk_req req;
+	int r;
+
+	if (m->no_getxattr)
+		return false;
+	vfs_req_init(&req, FUSE_GETXATTR, in->nodeid);
+	vfs_in(&req, &gx, sizeof(gx));
+	vfs_in(&req, xattr_caps, sizeof(xattr_caps));
+	vfs_out(&req, &go, sizeof(go));
+	r = vfs_request(m, cred, &req);
+	if (r == -ENOSYS)
+		m->no_getxattr = true;
+	return !r && go.size > 0;
+}
+
+/*
+ * dentry_needs_remove_privs and what notify_change and fuse_setattr make
+ * of it, before a write through the page cache (file_remove_privs) or a
+ * truncate (do_truncate): the daemon is asked for security.capability
+ * unless the inode is S_NOSEC (only with FUSE_HANDLE_KILLPRIV_V2, which
+ * gives FUSE SB_NOSEC); a file that has capabilities is asked again and
+ * loses them (cap_inode_killpriv); a caller without CAP_FSETID drops a
+ * set-user-ID bit and a set-group-ID bit (setattr_should_drop_suidgid),
+ * which FUSE does itself without FUSE_HANDLE_KILLPRIV(_V2): the mode
+ * refreshed, then FATTR_MODE in @sa.  1 when notify_change's SETATTR is
+ * due, 0 when not, -errno.
+ */
+int vfs_remove_privs(const struct emu_cred *cred, struct vinode *in,
+		     struct vfile *f, struct fuse_setattr_in *sa)
+{
+	uint64_t flags = in->m->fc.flags;
+	uint32_t mode = in->attr.mode;
+	bool kill_suid, kill_priv;
+	struct fdk_req req;
+	int r;
+
+	if (in->nosec || !S_ISREG(mode))
+		return 0;
+	kill_suid = cred->uid && ((mode & S_ISUID) ||
+				  ((mode & S_ISGID) &&
+				   ((mode & S_IXGRP) ||
+				    !vfs_in_group(cred, in->attr.gid))));
+	kill_priv = need_killpriv(cred, in) && need_killpriv(cred, in);
+	if (!kill_suid && !kill_priv) {
+		/* inode_has_no_xattr */
+		if ((flags & FUSE_HANDLE_KILLPRIV_V2) &&
+		    !(mode & S_ISUID) &&
+		    (mode & (S_ISGID | S_IXGRP)) != (S_ISGID | S_IXGRP))
+			in->nosec = true;
+		return 0;
+	}
+	if (kill_priv && !in->m->no_removexattr) {
+		vfs_req_init(&req, FUSE_REMOVEXATTR, in->nodeid);
+		vfs_in(&req, xattr_caps, sizeof(xattr_caps));
+		r = vfs_request(in->m, cred, &req);
+		if (r == -ENOSYS)
+			in->m->no_removexattr = true;
+		else if (r < 0 && r != -ENODATA && r != -EOPNOTSUPP)
+			return r;
+	}
+	if (kill_suid &&
+	    !(flags & (FUSE_HANDLE_KILLPRIV | FUSE_HANDLE_KILLPRIV_V2))) {
+		r = vfs_getattr(cred, in, f);
+		if (r < 0)
+			return r;
+		mode = in->attr.mode;
+		if (mode & S_ISUID)
+			mode &= ~S_ISUID;
+		if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
+			mode &= ~S_ISGID;
+		if (mode != in->attr.mode) {
+			sa->valid |= FATTR_MODE;
+			sa->mode = mode;
+		}
+	}
+	return 1;
 }
 
 /* ---- the walk ------------------------------------------------------------ */
@@ -715,6 +925,7 @@ static bool revalidate(const struct emu_cred *cred, struct vinode *dir,
 		   ((in->attr.mode ^ e.attr.mode) & S_IFMT)))
 		r = -ESTALE;
 	if (!r) {
+		vfs_acl_forget(in);
 		vfs_attr_set(in, &e.attr, e.attr_valid, e.attr_valid_nsec);
 		d = dentry_find(m, dir, name, len);
 		if (d && d->inode == in)
@@ -783,6 +994,12 @@ static int lookup_cached(struct vinode *dir, const char *name, size_t len,
 		return 1;
 	if (!d->inode)
 		return -ENOENT;
+	/* fuse_dentry_revalidate: an entry READDIRPLUS made, used for the
+	 * first time, tells READDIRPLUS_AUTO to go on */
+	if (d->inode->init_rdplus) {
+		d->inode->init_rdplus = false;
+		dir->advise_rdplus = true;
+	}
 	vinode_get(d->inode);
 	*out = d->inode;
 	return 0;
@@ -849,10 +1066,12 @@ static int lookup_slow(const struct emu_cred *cred, struct vinode *dir,
 			r = dentry_set(m, dir, name, len, in,
 				       vfs_expiry(e.entry_valid,
 						  e.entry_valid_nsec));
-			if (r < 0)
+			if (r < 0) {
 				vinode_put(in);
-			else
+			} else {
 				*out = in;
+				dir->advise_rdplus = true;
+			}
 		}
 	}
 	list_del_init(&l.entry);
@@ -1047,15 +1266,29 @@ void vfs_walk_done(struct walk *w)
 	w->buf = NULL;
 }
 
-/* READLINK (fuse_readlink_page): the target, NUL-terminated, in @buf. */
+/*
+ * READLINK (fuse_get_link, fuse_readlink_page): the target,
+ * NUL-terminated, in @buf.  With FUSE_CACHE_SYMLINKS the answer is kept
+ * as Linux keeps it in the page cache: until the inode goes or an
+ * INVAL_INODE covers its first page.
+ */
 int vfs_readlink(const struct emu_cred *cred, struct vinode *in, char *buf,
 		 size_t size)
 {
+	bool cache = in->m->fc.flags & FUSE_CACHE_SYMLINKS;
 	struct fdk_req req;
+	size_t n;
 	int r;
 
 	if (!S_ISLNK(in->attr.mode))
 		return -EINVAL;
+	if (cache && in->link) {
+		n = strlen(in->link);
+		if (n >= size)
+			return -ENAMETOOLONG;
+		memcpy(buf, in->link, n + 1);
+		return n;
+	}
 	vfs_req_init(&req, FUSE_READLINK, in->nodeid);
 	req.out_argvar = true;
 	vfs_out(&req, buf, size - 1);
@@ -1064,7 +1297,10 @@ int vfs_readlink(const struct emu_cred *cred, struct vinode *in, char *buf,
 	if (r < 0)
 		return r;
 	buf[req.out_args[0].size] = '\0';
-	return req.out_args[0].size;
+	n = strlen(buf);	/* readlink_copy: up to the first NUL */
+	if (cache && !in->link)
+		in->link = strdup(buf);	/* not kept if out of memory */
+	return n;
 }
 
 /*
@@ -1320,54 +1556,138 @@ parent_dot:
 
 /* ---- notifications --------------------------------------------------- */
 
+/*
+ * shrink_dcache_parent: drop the entries under directory @dir that nothing
+ * uses (negative, or naming an inode held by nothing else), deepest first;
+ * true when positive ones in use remain.
+ */
+static bool shrink_children(struct vmount *m, struct vinode *dir)
+{
+	struct vdentry **kids = NULL, *d;
+	size_t n = 0, cap = 0, k;
+	bool busy = false;
+
+	if (dir->refs <= 1)
+		return false;	/* only its own dentry: no children */
+	for (k = 0; k < m->dtab_size; k++) {
+		for (d = m->dtab[k]; d; d = d->hnext) {
+			if (d->parent != dir)
+				continue;
+			if (n == cap) {
+				struct vdentry **p;
+
+				cap = cap ? cap * 2 : 16;
+				p = realloc(kids, cap * sizeof(*kids));
+				if (!p) {
+					free(kids);
+					return true;	/* left as they are */
+				}
+				kids = p;
+			}
+			kids[n++] = d;
+		}
+	}
+	/* Dropping one child frees only it and what lies under it. */
+	for (k = 0; k < n; k++) {
+		struct vinode *in = kids[k]->inode;
+
+		if (in && S_ISDIR(in->attr.mode) && shrink_children(m, in)) {
+			busy = true;
+			continue;
+		}
+		if (in && in->refs > 1) {
+			busy = true;
+			continue;
+		}
+		dentry_drop(m, dir, kids[k]->name, kids[k]->namelen);
+	}
+	free(kids);
+	return busy;
+}
+
+/* d_invalidate: the entry goes, and the unused ones under it. */
+static void dentry_invalidate(struct vmount *m, struct vdentry *d)
+{
+	if (d->inode && S_ISDIR(d->inode->attr.mode))
+		shrink_children(m, d->inode);
+	dentry_drop(m, d->parent, d->name, d->namelen);
+}
+
+/*
+ * fuse_reverse_inval_entry (INVAL_ENTRY with @child 0, DELETE): the
+ * parent's attributes and the entry go, or with FUSE_EXPIRE_ONLY the entry
+ * only expires (the next walk asks LOOKUP again; nothing is forgotten).
+ * DELETE's child, when it matches, is unlinked (nlink 0); a directory
+ * with entries in use stays (ENOTEMPTY).
+ */
+static int reverse_inval_entry(struct vmount *m, uint64_t parent,
+			       uint64_t child, const char *name, size_t len,
+			       uint32_t flags)
+{
+	struct vinode *dir = vinode_find(m, parent), *in;
+	struct vdentry *d;
+	int r = 0;
+
+	if (!dir)
+		return -ENOENT;
+	if (!S_ISDIR(dir->attr.mode))
+		return -ENOTDIR;
+	d = dentry_find(m, dir, name, len);
+	if (!d)
+		return -ENOENT;
+	dir->attr_expire = 0;	/* fuse_dir_changed */
+	in = d->inode;
+	if (child && in) {
+		if (in->nodeid != child)
+			r = -ENOENT;
+		else if (S_ISDIR(in->attr.mode) && shrink_children(m, in))
+			r = -ENOTEMPTY;
+		else
+			in->attr.nlink = 0;	/* clear_nlink */
+	}
+	if (flags & FUSE_EXPIRE_ONLY)
+		d->expire = 0;		/* fuse_invalidate_entry_cache */
+	else
+		dentry_invalidate(m, d);
+	return r;
+}
+
 static int vfs_notify(struct fdk_conn *fc, int code, const void *arg,
 		      size_t size)
 {
 	struct vmount *m = fc->priv;
-	struct vinode *dir, *in;
-	int r;
+	struct vinode *in;
 
 	switch (code) {
 	case FUSE_NOTIFY_INVAL_INODE: {
 		const struct fuse_notify_inval_inode_out *o = arg;
 
+		/* fuse_reverse_inval_inode */
 		in = vinode_find(m, o->ino);
 		if (!in)
 			return -ENOENT;
 		in->attr_expire = 0;
+		vfs_acl_forget(in);
+		/* A cached symlink target is the inode's first page. */
+		if (o->off >= 0 && o->off < FDK_PAGE_SIZE) {
+			free(in->link);
+			in->link = NULL;
+		}
 		return 0;
 	}
 	case FUSE_NOTIFY_INVAL_ENTRY: {
 		const struct fuse_notify_inval_entry_out *o = arg;
 
-		dir = vinode_find(m, o->parent);
-		if (!dir || !dentry_find(m, dir, (const char *)(o + 1),
-					 o->namelen))
-			return -ENOENT;
-		dentry_drop(m, dir, (const char *)(o + 1), o->namelen);
-		dir->attr_expire = 0;
-		return 0;
+		return reverse_inval_entry(m, o->parent, 0,
+					   (const char *)(o + 1), o->namelen,
+					   o->flags);
 	}
 	case FUSE_NOTIFY_DELETE: {
 		const struct fuse_notify_delete_out *o = arg;
-		struct vdentry *d;
 
-		dir = vinode_find(m, o->parent);
-		if (!dir)
-			return -ENOENT;
-		d = dentry_find(m, dir, (const char *)(o + 1), o->namelen);
-		if (!d)
-			return -ENOENT;
-		/* A child that does not match still loses its entry. */
-		r = d->inode && d->inode->nodeid == o->child ? 0 : -ENOENT;
-		if (!r) {
-			if (d->inode->attr.nlink)
-				d->inode->attr.nlink--;
-			d->inode->attr_expire = 0;
-		}
-		dentry_drop(m, dir, (const char *)(o + 1), o->namelen);
-		dir->attr_expire = 0;
-		return r;
+		return reverse_inval_entry(m, o->parent, o->child,
+					   (const char *)(o + 1), o->namelen,
+					   0);
 	}
 	case FUSE_NOTIFY_STORE: {
 		const struct fuse_notify_store_out *o = arg;
@@ -1391,9 +1711,15 @@ static void vfs_conn_initialized(struct fdk_conn *fc)
 {
 	struct vmount *m = fc->priv;
 
+	/* process_init_reply: FUSE_POSIX_ACL implies default_permissions */
+	m->default_permissions = fc->default_permissions;
 	if (fc->conn_error && fc->init_req.out_h.error)
 		emu_log("mount %s: the daemon answered INIT with %s", m->path,
 			strerror(-fc->init_req.out_h.error));
+	else if (fc->conn_error && fc->init_out.major == FDK_MAJOR &&
+		 fc->init_out.minor >= FDK_MIN_MINOR)
+		emu_log("mount %s: the daemon asked for FUSE_ALLOW_IDMAP "
+			"without default_permissions", m->path);
 	else if (fc->conn_error)
 		emu_log("mount %s: the daemon speaks %u.%u; 7.%u or later "
 			"needed", m->path, fc->init_out.major,
@@ -1537,12 +1863,29 @@ static void vmount_free(struct vmount *m)
 	free(m);
 }
 
-#define OFFERED_FLAGS (FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC | \
-		       FUSE_BIG_WRITES | FUSE_DO_READDIRPLUS | \
-		       FUSE_MAX_PAGES | FUSE_PARALLEL_DIROPS | \
-		       FUSE_ABORT_ERROR | FUSE_NO_OPEN_SUPPORT | \
-		       FUSE_NO_OPENDIR_SUPPORT | FUSE_EXPORT_SUPPORT | \
-		       FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS | FUSE_IOCTL_DIR)
+/*
+ * What INIT offers: Linux's fuse_send_init set, each flag with Linux's
+ * meaning, less what the emulator does not implement.  docs/architecture.md
+ * ("INIT flags") says where each is honoured and why the others are not
+ * offered: FUSE_WRITEBACK_CACHE
+ * and FUSE_DIRECT_IO_ALLOW_MMAP (no page cache), FUSE_PASSTHROUGH, DAX's
+ * FUSE_MAP_ALIGNMENT and FUSE_HAS_INODE_DAX, virtiofs's FUSE_SUBMOUNTS.
+ */
+#define OFFERED_FLAGS (FUSE_ASYNC_READ | FUSE_POSIX_LOCKS | \
+		       FUSE_ATOMIC_O_TRUNC | FUSE_EXPORT_SUPPORT | \
+		       FUSE_BIG_WRITES | FUSE_DONT_MASK | FUSE_SPLICE_WRITE | \
+		       FUSE_SPLICE_MOVE | FUSE_SPLICE_READ | \
+		       FUSE_FLOCK_LOCKS | FUSE_AUTO_INVAL_DATA | \
+		       FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO | \
+		       FUSE_ASYNC_DIO | FUSE_NO_OPEN_SUPPORT | \
+		       FUSE_PARALLEL_DIROPS | FUSE_HANDLE_KILLPRIV | \
+		       FUSE_POSIX_ACL | FUSE_ABORT_ERROR | FUSE_MAX_PAGES | \
+		       FUSE_CACHE_SYMLINKS | FUSE_NO_OPENDIR_SUPPORT | \
+		       FUSE_EXPLICIT_INVAL_DATA | FUSE_HANDLE_KILLPRIV_V2 | \
+		       FUSE_SETXATTR_EXT | FUSE_INIT_EXT | FUSE_SECURITY_CTX | \
+		       FUSE_CREATE_SUPP_GROUP | FUSE_HAS_EXPIRE_ONLY | \
+		       FUSE_NO_EXPORT_SUPPORT | FUSE_HAS_RESEND | \
+		       FUSE_ALLOW_IDMAP | FUSE_HAS_IOCTL_DIR)
 
 /* fuse_fill_super: make the mount and send INIT; the reply comes later. */
 int vfs_mount(const struct emu_cred *cred, struct emu_dev *dev,
@@ -1620,6 +1963,7 @@ int vfs_mount(const struct emu_cred *cred, struct emu_dev *dev,
 	fdk_dev_attach(&dev->fdk, &m->fc);
 	dev->kind = FUSEDEV_KIND_DAEMON;
 	list_add_tail(&m->entry, &mounts);
+	m->fc.default_permissions = m->default_permissions;
 	fdk_send_init(&m->fc, OFFERED_FLAGS);
 	vfs_publish_mtab();
 	emu_dbg("mounted %s (%s) on %s", m->source, m->fstype, m->path);
@@ -1665,7 +2009,7 @@ static void forget_all(struct vmount *m)
 			if (in->refs)
 				in->forgotten = true;	/* freed by its put */
 			else
-				free(in);
+				vinode_free(in);
 		}
 	}
 	m->root = NULL;

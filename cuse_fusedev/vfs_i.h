@@ -69,9 +69,21 @@ void vfs_in(struct fdk_req *req, const void *p, size_t size);
 void vfs_out(struct fdk_req *req, void *p, size_t size);
 
 int vfs_allowed(struct vmount *m, const struct emu_cred *cred);
+bool vfs_in_group(const struct emu_cred *cred, gid_t gid);
 int vfs_mode_permission(const struct emu_cred *cred,
 			const struct fuse_attr *a, int mask);
+int vfs_generic_permission(const struct emu_cred *cred, struct vinode *in,
+			   int mask);
 int vfs_permission(const struct emu_cred *cred, struct vinode *in, int mask);
+uint32_t vfs_create_mode(const struct emu_cred *cred, struct vinode *dir,
+			 uint32_t mode, uint32_t umask);
+
+/* The extensions of a creating request (get_create_ext), in @ext. */
+struct vfs_create_ext {
+	uint64_t buf[4];
+};
+void vfs_create_ext(const struct emu_cred *cred, struct vinode *dir,
+		    struct fdk_req *req, struct vfs_create_ext *ext);
 int vfs_getattr(const struct emu_cred *cred, struct vinode *in,
 		struct vfile *f);
 int vfs_fresh_attr(const struct emu_cred *cred, struct vinode *in,
@@ -84,6 +96,8 @@ void vfs_invalidate_attr(struct vinode *in, uint32_t mask);
 void vfs_invalidate_atime(struct vinode *in);
 int vfs_setattr(const struct emu_cred *cred, struct vinode *in,
 		struct vfile *f, struct fuse_setattr_in *arg);
+int vfs_remove_privs(const struct emu_cred *cred, struct vinode *in,
+		     struct vfile *f, struct fuse_setattr_in *sa);
 void vfs_stat_out(struct vinode *in, struct fdp_stat_out *out);
 int vfs_lookup(const struct emu_cred *cred, struct vinode *dir,
 	       const char *name, size_t len, struct vinode **out);
@@ -106,6 +120,14 @@ int vfs_readlink(const struct emu_cred *cred, struct vinode *in, char *buf,
 
 int vfs_notify_retrieve(struct vmount *m,
 			const struct fuse_notify_retrieve_out *o);
+
+/* xattr.c */
+int vfs_xattr_op(const struct emu_cred *cred, uint32_t op, struct vinode *in,
+		 const char *name, uint64_t size, uint32_t flags,
+		 const void *value, void *out, size_t *outlen, size_t cap);
+int vfs_acl_permission(const struct emu_cred *cred, struct vinode *in,
+		       int mask);
+void vfs_acl_forget(struct vinode *in);
 void vfs_mount_maybe_free(struct vmount *m);
 void vfs_mount_file_gone(struct vmount *m);
 
@@ -114,10 +136,11 @@ int vfile_open(const struct emu_cred *cred, struct vinode *in, int flags,
 	       const char *path, void *owner, struct vfile **out);
 int vfile_create(const struct emu_cred *cred, struct vinode *dir,
 		 const char *name, size_t len, int flags, mode_t mode,
-		 const char *path, void *owner, struct vfile **out);
+		 mode_t umask, const char *path, void *owner,
+		 struct vfile **out);
 int vfile_tmpfile(const struct emu_cred *cred, struct vinode *dir,
-		  int flags, mode_t mode, const char *path, void *owner,
-		  struct vfile **out);
+		  int flags, mode_t mode, mode_t umask, const char *path,
+		  void *owner, struct vfile **out);
 int vfile_open_path(const struct emu_cred *cred, struct vinode *in,
 		    int flags, const char *path, void *owner,
 		    struct vfile **out);

@@ -12,6 +12,8 @@
  * Options: -o timeout=SECONDS (entry and attribute timeout, default 1.0),
  * the usual libfuse ones (-f, -d, -o allow_other, ...).  Mounted with
  * default_permissions: the kernel (or the emulator) checks permissions.
+ * New files get the mode asked for less the caller's umask, which the
+ * kernel sends (FUSE_CAP_DONT_MASK: the kernel does not apply it).
  * The size limit is half of physical memory, like tmpfs.
  *
  * Build (part of the project build, or on its own):
@@ -527,6 +529,14 @@ static struct memfs_node *dir_of(fuse_ino_t ino, int *err)
 }
 
 /* ---- operations ------------------------------------------------------- */
+
+/* memfs_create applies the request's umask itself. */
+static void memfs_init(void *data, struct fuse_conn_info *conn)
+{
+	(void)data;
+	if (conn->capable & FUSE_CAP_DONT_MASK)
+		conn->want |= FUSE_CAP_DONT_MASK;
+}
 
 static void memfs_destroy(void *data)
 {
@@ -1440,6 +1450,7 @@ static void memfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 }
 
 static const struct fuse_lowlevel_ops memfs_ops = {
+	.init		= memfs_init,
 	.destroy	= memfs_destroy,
 	.lookup		= memfs_lookup,
 	.forget		= memfs_forget,

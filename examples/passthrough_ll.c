@@ -22,13 +22,17 @@
  * The daemon has a write_buf operation on purpose: with it, libfuse
  * receives requests with splice(2) where it can, a path an emulated
  * device has to support.  -o plain_write drops it (libfuse then reads
- * requests with read(2) and calls write).
+ * requests with read(2) and calls write).  -o splice asks for
+ * FUSE_CAP_SPLICE_READ, _WRITE and _MOVE and answers READ with the source
+ * file's data as a file buffer: libfuse then splices replies into the
+ * device too.
  *
  * Options:
  *	-o source=DIR		directory to mirror (default "/")
  *	-o timeout=SECONDS	entry and attribute timeout (default 1.0;
  *				0 makes every stat reach the daemon)
  *	-o plain_write		no write_buf operation (no splice receive)
+ *	-o splice		splice replies to the device as well
  *	and the usual libfuse ones (-f, -s, -d, -o clone_fd, ...).
  *
  * Build (part of the project build, or on its own):
@@ -101,6 +105,7 @@ static struct pt {
 	char *source;
 	double timeout;
 	int plain_write;
+	int splice;
 } pt = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
@@ -691,9 +696,20 @@ static void pt_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 static void pt_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	char *buf = malloc(size ? size : 1);
+	char *buf;
 	ssize_t n;
 
+	if (pt.splice) {
+		/* libfuse moves the file's pages to the device */
+		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
+
+		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		bv.buf[0].fd = fi->fh;
+		bv.buf[0].pos = off;
+		fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+		return;
+	}
+	buf = malloc(size ? size : 1);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -1148,7 +1164,17 @@ static void pt_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	fuse_reply_err(req, removexattr(path, name) < 0 ? errno : 0);
 }
 
+static void pt_init(void *data, struct fuse_conn_info *conn)
+{
+	(void)data;
+	if (pt.splice)
+		conn->want |= conn->capable & (FUSE_CAP_SPLICE_READ |
+					       FUSE_CAP_SPLICE_WRITE |
+					       FUSE_CAP_SPLICE_MOVE);
+}
+
 static struct fuse_lowlevel_ops pt_ops = {
+	.init		= pt_init,
 	.lookup		= pt_lookup,
 	.forget		= pt_forget,
 	.forget_multi	= pt_forget_multi,
@@ -1194,6 +1220,7 @@ static const struct fuse_opt pt_opts[] = {
 	{ "source=%s", offsetof(struct pt, source), 0 },
 	{ "timeout=%lf", offsetof(struct pt, timeout), 0 },
 	{ "plain_write", offsetof(struct pt, plain_write), 1 },
+	{ "splice", offsetof(struct pt, splice), 1 },
 	FUSE_OPT_END
 };
 
@@ -1203,7 +1230,8 @@ static void usage(const char *prog)
 	       "    -o source=DIR          directory to mirror (default /)\n"
 	       "    -o timeout=SECONDS     entry and attribute timeout"
 	       " (default 1.0)\n"
-	       "    -o plain_write         no write_buf operation\n\n",
+	       "    -o plain_write         no write_buf operation\n"
+	       "    -o splice              splice replies as well\n\n",
 	       prog);
 }
 

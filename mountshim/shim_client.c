@@ -66,11 +66,6 @@ static struct shim_route *fd_route(struct shim_route *rt, int fd);
 
 #define AT_STAT_FLAGS	(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH)
 
-static inline mode_t masked(mode_t mode)
-{
-	return mode & 07777 & ~shim.umask;
-}
-
 static inline uint64_t owner_arg(uid_t uid, gid_t gid)
 {
 	return (uint64_t)(uint32_t)uid << 32 | (uint32_t)gid;
@@ -103,8 +98,9 @@ long shim_client_open(struct shim_route *rt, int flags, mode_t mode)
 	long r;
 	int fd;
 
+	/* The emulator applies the umask, as the kernel's FUSE does. */
 	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
-		mode = masked(mode);
+		mode &= 07777;
 	else
 		mode = 0;
 	/* The device first: the fd number is the lowest free, as open(2). */
@@ -1609,13 +1605,13 @@ SHIM_EXPORT int statx(int dirfd, const char *path, int flags,
 SHIM_EXPORT int mkdir(const char *path, mode_t mode)
 {
 	SHIM_PATHCALL(int, AT_FDCWD, path, REAL(mkdir)(rt.path, mode),
-		      emu_path(&rt, FDP_OP_MKDIR, 0, masked(mode), 0));
+		      emu_path(&rt, FDP_OP_MKDIR, 0, mode & 07777, 0));
 }
 
 SHIM_EXPORT int mkdirat(int dirfd, const char *path, mode_t mode)
 {
 	SHIM_PATHCALL(int, dirfd, path, REAL(mkdirat)(rt.dirfd, rt.path, mode),
-		      emu_path(&rt, FDP_OP_MKDIR, 0, masked(mode), 0));
+		      emu_path(&rt, FDP_OP_MKDIR, 0, mode & 07777, 0));
 }
 
 SHIM_EXPORT int rmdir(const char *path)
@@ -2018,8 +2014,7 @@ SHIM_EXPORT int utime(const char *path, const struct utimbuf *b)
 
 static long emu_mknod(struct shim_route *rt, mode_t mode, dev_t dev)
 {
-	return emu_path(rt, FDP_OP_MKNOD, 0, (mode & S_IFMT) | masked(mode),
-			dev);
+	return emu_path(rt, FDP_OP_MKNOD, 0, mode & (S_IFMT | 07777), dev);
 }
 
 SHIM_EXPORT int mknod(const char *path, mode_t mode, dev_t dev)
@@ -2427,7 +2422,7 @@ static int emu_tempname(char *tmpl, int suffixlen, int flags, bool dir,
 			if (r <= 0)
 				break;
 			r = dir ? emu_path(&rt, FDP_OP_MKDIR, 0,
-					   masked(0700), 0) :
+					   0700, 0) :
 				  shim_client_open(&rt, (flags & ~O_ACCMODE) |
 						   O_RDWR | O_CREAT | O_EXCL,
 						   0600);

@@ -160,7 +160,7 @@ static long xc_path(struct xconn *c, struct shim_route *rt, uint32_t op,
 {
 	struct fdp_path_in in = { .flags = flags, .mode = mode,
 				  .path_len = strlen(rt->abs),
-				  .base = rt->base };
+				  .base = rt->base, .umask = shim.umask };
 	struct iovec iov[2] = { { &in, sizeof(in) },
 				{ rt->abs, in.path_len + 1 } };
 	size_t n = 0;
@@ -967,7 +967,7 @@ static long x_open_bound(struct shim_route *rt, int flags, mode_t mode)
 	long r, fd;
 
 	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
-		mode &= 07777 & ~shim.umask;
+		mode &= 07777;	/* the emulator applies the umask */
 	else
 		mode = 0;
 	r = xc_connect(&c);

@@ -442,6 +442,7 @@ static long op_path(struct shim_route *rt, uint32_t op, const char *path2,
 	struct fdp_path_in in = {
 		.flags = flags, .mode = mode, .arg = arg,
 		.path_len = strlen(rt->abs), .base = rt->base, .base2 = base2,
+		.umask = shim.umask,
 	};
 	struct shim_call c = { .op = op };
 	size_t n, k;

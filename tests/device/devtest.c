@@ -1853,6 +1853,75 @@ static void t_notify_delete(struct dt *dt)
 	CHECK_ERR(n, ENOENT);
 }
 
+/*
+ * NOTIFY_INVAL_ENTRY with FUSE_EXPIRE_ONLY: the entry only expires; the
+ * inode stays (no FORGET), and the next stat() looks the name up again.
+ * Without the flag the entry goes, and the inode with both lookups.
+ */
+static void t_notify_inval_entry_expire(struct dt *dt)
+{
+	struct {
+		struct fuse_notify_inval_entry_out o;
+		char name[8];
+	} m;
+	const size_t len = sizeof(m.o) + 2;
+	struct fuse_in_header *h;
+
+	dt_start(dt, DT_MINOR, DT_MAX_WRITE);
+	if (dt->kminor < 38)
+		dt_skip("FUSE_EXPIRE_ONLY is 7.38, the kernel speaks 7.%u",
+			dt->kminor);
+	lookup_cached(dt, "a", 2, S_IFREG | 0644);
+	memset(&m, 0, sizeof(m));
+	m.o.parent = FUSE_ROOT_ID;
+	m.o.namelen = 1;
+	m.o.flags = FUSE_EXPIRE_ONLY;
+	m.name[0] = 'a';
+	CHECK_EQ(dt_send(dt->fd, 0, FUSE_NOTIFY_INVAL_ENTRY, &m, len),
+		 16 + len);
+	dt_expect_idle(dt, dt->fd);
+	stat_sends(dt, "a", FUSE_LOOKUP, FUSE_ROOT_ID);
+	dt_expect_idle(dt, dt->fd);
+
+	m.o.flags = 0;
+	CHECK_EQ(dt_send(dt->fd, 0, FUSE_NOTIFY_INVAL_ENTRY, &m, len),
+		 16 + len);
+	h = dt_serve_until(dt, FUSE_FORGET, NULL);
+	CHECK_EQ(h->nodeid, 2);
+	CHECK_EQ(((const struct fuse_forget_in *)req_arg(h))->nlookup, 2);
+}
+
+/*
+ * NOTIFY_RESEND: a request read and not answered comes again, its unique
+ * marked with FUSE_UNIQUE_RESEND; the answer to that unique ends it, the
+ * old unique is unknown from then on.
+ */
+static void t_notify_resend(struct dt *dt)
+{
+	struct fuse_in_header *h;
+	struct call_result r;
+	struct caller c;
+	uint64_t u;
+
+	dt_start(dt, DT_MINOR, DT_MAX_WRITE);
+	if (dt->kminor < 40)
+		dt_skip("NOTIFY_RESEND is 7.40, the kernel speaks 7.%u",
+			dt->kminor);
+	dt_notify(dt, FUSE_NOTIFY_RESEND, NULL, 0);
+	dt_expect_idle(dt, dt->fd);
+	u = start_lookup(dt, &c, "a", 0);
+	dt_notify(dt, FUSE_NOTIFY_RESEND, NULL, 0);
+	h = dt_recv(dt);
+	CHECK(h->opcode == FUSE_LOOKUP, "opcode %u, want LOOKUP", h->opcode);
+	CHECK(!strcmp(req_name(h), "a"), "LOOKUP of '%s'", req_name(h));
+	CHECK_EQ(h->unique, u | FUSE_UNIQUE_RESEND);
+	CHECK_ERR(dt_send(dt->fd, u, -ENOENT, NULL, 0), ENOENT);
+	dt_reply_err(dt, h->unique, ENOENT);
+	r = caller_wait(&c);
+	CHECK_ERR(r.ret, ENOENT);
+	dt_expect_idle(dt, dt->fd);
+}
+
 /* Reads the INTERRUPT for request @unique. */
 static void expect_interrupt(struct dt *dt, uint64_t unique)
 {
@@ -3254,6 +3323,8 @@ static const struct dt_test tests[] = {
 	T(notify_inval_entry),
 	T(notify_inval_inode),
 	T(notify_delete),
+	T(notify_inval_entry_expire),
+	T(notify_resend),
 	T(interrupt_delivery),
 	T(interrupt_while_pending),
 	T(interrupts_read_first),

@@ -20,6 +20,12 @@
 #include <sys/types.h>
 #include <linux/fuse.h>
 
+/* NOTIFY_RESEND (7.40) where <linux/fuse.h> is older. */
+#ifndef FUSE_HAS_RESEND
+#define FUSE_NOTIFY_RESEND	7
+#define FUSE_UNIQUE_RESEND	(1ULL << 63)
+#endif
+
 /* Interrupts carry the interrupted request's unique with bit 0 set. */
 #ifndef FUSE_INT_REQ_BIT
 #define FUSE_INT_REQ_BIT	1ULL

@@ -67,7 +67,7 @@ static char mnt[80];
 /* ---- the fake emulator -------------------------------------------------- */
 
 struct record {
-	uint32_t mkdir_mode;
+	uint32_t mkdir_mode, mkdir_umask;
 	uint32_t rename_flags;
 	char rename_to[PATH_MAX];
 	uint32_t umount_flags;
@@ -261,8 +261,10 @@ static bool serve(struct conn *c, char *msg, size_t n)
 	}
 	if (r == -ENOENT && (h->op == FDP_OP_MKDIR ||
 			     h->op == FDP_OP_SYMLINK)) {
-		if (h->op == FDP_OP_MKDIR)
+		if (h->op == FDP_OP_MKDIR) {
 			rec.mkdir_mode = in->mode;
+			rec.mkdir_umask = in->umask;
+		}
 		reply(c->fd, h, 0, NULL, 0);
 		return true;
 	}
@@ -789,8 +791,10 @@ int main(int argc, char **argv)
 		failures++;
 	}
 	CHECK(rec.hello >= 3, "hello count %d", rec.hello);
-	CHECK(rec.mkdir_mode == 0755, "mkdir mode %#o (umask 022 applied)",
-	      rec.mkdir_mode);
+	/* The emulator applies the umask: the shim sends both. */
+	CHECK(rec.mkdir_mode == 0777 && rec.mkdir_umask == 022,
+	      "mkdir mode %#o umask %#o (0777, 022)", rec.mkdir_mode,
+	      rec.mkdir_umask);
 	CHECK(rec.rename_flags == RENAME_NOREPLACE, "rename flags %#x",
 	      rec.rename_flags);
 	{

@@ -1379,6 +1379,33 @@ static void c_mkfifoat(void)
 	RET(mkfifoat(FD(0), P(1), (mode_t)I(2)));
 }
 
+/* umask MASK: prints the old mask (every case starts with 022). */
+static void c_umask(void)
+{
+	o("%#o", (unsigned int)umask((mode_t)I(0)));
+}
+
+/* mkdtemp TEMPLATE: the made name's last six characters print as X. */
+static void c_mkdtemp(void)
+{
+	char *t = strdup(P(0));
+	char *r;
+
+	errno = 0;
+	r = mkdtemp(t);
+	if (!r) {
+		o("NULL %s", strerrorname_np(errno));
+	} else {
+		struct stat st;
+
+		o("ok");
+		if (stat(r, &st) == 0)
+			o(" %04o", (unsigned int)st.st_mode & 07777);
+		rmdir(r);
+	}
+	free(t);
+}
+
 static void c_mkdir(void)
 {
 	RET(mkdir(P(0), has(1) ? (mode_t)I(1) : 0755));
@@ -2537,7 +2564,7 @@ static const struct call calls[] = {
 	C(utimes), C(lutimes), C(futimes), C(utimensat), C(futimens),
 	C(link), C(linkat), C(symlink), C(symlinkat), C(readlink),
 	C(readlinkat), C(mknod), C(mknodat), C(mkfifo), C(mkfifoat),
-	C(mkdir), C(mkdirat), C(rmdir), C(unlink), C(unlinkat), C(remove),
+	C(umask), C(mkdtemp), C(mkdir), C(mkdirat), C(rmdir), C(unlink), C(unlinkat), C(remove),
 	C(rename), C(renameat), C(renameat2),
 	C(getxattr), C(lgetxattr), C(fgetxattr), C(setxattr), C(lsetxattr),
 	C(fsetxattr), C(listxattr), C(llistxattr), C(flistxattr),

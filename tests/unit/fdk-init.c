@@ -249,6 +249,42 @@ static void test_flags(void)
 	t_env_fini(&e);
 }
 
+/* The rules process_init_reply applies to the flags taken. */
+static void check_rules(uint64_t offered, uint64_t reply, bool dp_option,
+			bool exp_error, bool exp_dp)
+{
+	struct fuse_init_out out = t_init_out(31, 4096);
+
+	t_env_init(&e);
+	e.fc.default_permissions = dp_option;
+	fdk_send_init(&e.fc, offered);
+	out.flags = (uint32_t)reply | FUSE_INIT_EXT;
+	out.flags2 = reply >> 32;
+	T_EQ(t_answer_init(&e, &out, sizeof(out)), 80);
+	T_EQ(e.fc.conn_error, exp_error);
+	T_EQ(e.fc.default_permissions, exp_dp);
+	if (!exp_error)
+		T_EQ(e.fc.flags & ~(uint64_t)FUSE_INIT_EXT, reply & offered);
+	t_env_fini(&e);
+}
+
+static void test_rules(void)
+{
+	uint64_t all = FUSE_POSIX_ACL | FUSE_ALLOW_IDMAP | FUSE_ASYNC_READ;
+
+	/* flags2 counts with FUSE_INIT_EXT at any minor (libfuse 3.14
+	 * answers 7.31 with it set). */
+	check_rules(all, FUSE_ASYNC_READ, false, false, false);
+	/* FUSE_POSIX_ACL turns default_permissions on. */
+	check_rules(all, FUSE_POSIX_ACL, false, false, true);
+	check_rules(FUSE_ASYNC_READ, FUSE_POSIX_ACL, false, false, false);
+	/* FUSE_ALLOW_IDMAP without default_permissions: refused. */
+	check_rules(all, FUSE_ALLOW_IDMAP, false, true, false);
+	check_rules(all, FUSE_ALLOW_IDMAP, true, false, true);
+	check_rules(all, FUSE_ALLOW_IDMAP | FUSE_POSIX_ACL, false, false,
+		    true);
+}
+
 int main(void)
 {
 	test_first();
@@ -257,5 +293,6 @@ int main(void)
 	test_max_write();
 	test_short();
 	test_flags();
+	test_rules();
 	return T_PASS;
 }
