@@ -29,11 +29,15 @@
  *   dev/   fusefile transport only: the private FUSE mount whose file
  *          "fuse" is the emulated device
  *   pid    the emulator's pid
+ *   bin/   fusermount3 and fusermount: links to fusedev(1), which, run by
+ *          those names from here, mount on this directory's emulator
+ *          (fusedev run puts bin/ first in PATH)
  */
 #define FUSEDEV_ENV_DIR		"FUSEDEV_DIR"
 #define FUSEDEV_PORT_NAME	"port"
 #define FUSEDEV_MTAB_NAME	"mtab"
 #define FUSEDEV_PID_NAME	"pid"
+#define FUSEDEV_BIN_NAME	"bin"
 #define FUSEDEV_FUSEFILE_MNT	"dev"
 #define FUSEDEV_FUSEFILE_NAME	"fuse"
 #define FUSEDEV_CUSE_DEFAULT	"fusedev"	/* /dev/fusedev */

@@ -8,6 +8,10 @@
  * there; otherwise starts a private one in a fresh directory, waits until
  * it is ready, runs CMD with FUSEDEV_DIR and LD_PRELOAD set, then stops
  * the private emulator.  Exits with CMD's status.
+ *
+ * Run as fusermount3 or fusermount (the links in an emulator's runtime
+ * directory, bin/), it is the mount helper of that emulator: see
+ * "fusermount3 and fusermount" below.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +34,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fusedev.h"
 #include "fusedev_port.h"
 
 #define READY_TIMEOUT_MS	15000
@@ -38,9 +43,7 @@
 static bool verbose;
 static pid_t child_pid;
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2),
-						       noreturn));
-static void die(const char *fmt, ...)
+void die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -66,7 +69,7 @@ static void usage(FILE *fp)
 
 /* Where a sibling of this program lives: the build tree keeps
  * cuse_fusedev beside fusedev and the shim in ../mountshim. */
-static char *locate(const char *env, const char *rel, const char *installed)
+char *locate(const char *env, const char *rel, const char *installed)
 {
 	char exe[PATH_MAX], *dir, *p;
 	const char *e = getenv(env);
@@ -88,7 +91,7 @@ static char *locate(const char *env, const char *rel, const char *installed)
 }
 
 /* An emulator is alive at @dir when its mount table names a live pid. */
-static bool emulator_alive(const char *dir)
+bool emulator_alive(const char *dir)
 {
 	char path[PATH_MAX];
 	struct fusedev_mtab *mt;
@@ -108,6 +111,15 @@ static bool emulator_alive(const char *dir)
 		alive = true;
 	munmap(mt, sizeof(*mt));
 	return alive;
+}
+
+ssize_t fd_pread(void *ctx, void *buf, size_t len, uint64_t off)
+{
+	ssize_t n;
+
+	while ((n = pread(*(int *)ctx, buf, len, off)) < 0 && errno == EINTR)
+		;
+	return n < 0 ? -errno : n;
 }
 
 static pid_t start_emulator(const char *emu, const char *dir,
@@ -225,6 +237,36 @@ static int stop_emulator(pid_t pid, const char *dir, bool rm)
 				     WEXITSTATUS(status);
 }
 
+/*
+ * DIR/bin first in PATH: its fusermount3 and fusermount mount on this
+ * emulator whoever runs them (see above).  Without them a daemon the
+ * shim cannot enter would run the set-user-ID helper: said, not fatal.
+ */
+static void set_path(const char *dir)
+{
+	char bin[PATH_MAX], helper[PATH_MAX + 16], *path;
+	const char *old = getenv("PATH");
+	size_t n;
+
+	if (!realpath(dir, bin) ||
+	    strlen(bin) + sizeof("/" FUSEDEV_BIN_NAME) > sizeof(bin))
+		die("%s: %s", dir, strerror(errno ? errno : ENAMETOOLONG));
+	strcat(bin, "/" FUSEDEV_BIN_NAME);
+	snprintf(helper, sizeof(helper), "%s/fusermount3", bin);
+	if (access(helper, X_OK) < 0)
+		fprintf(stderr, "fusedev: %s: %s: daemons without the shim "
+			"would mount kernel FUSE\n", helper, strerror(errno));
+	n = strlen(bin);
+	if (!old)
+		old = "/usr/local/bin:/usr/bin:/bin";
+	if (!strncmp(old, bin, n) && (old[n] == ':' || !old[n]))
+		return;
+	if (asprintf(&path, "%s:%s", bin, old) < 0)
+		die("out of memory");
+	setenv("PATH", path, 1);
+	free(path);
+}
+
 static void forward(int sig)
 {
 	if (child_pid > 0)
@@ -314,6 +356,7 @@ static int cmd_run(int argc, char **argv)
 	}
 
 	setenv(FUSEDEV_ENV_DIR, dir, 1);
+	set_path(dir);
 	old = getenv("LD_PRELOAD");
 	if (old && *old) {
 		if (asprintf(&preload, "%s:%s", shim, old) < 0)
@@ -359,6 +402,12 @@ static int cmd_run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	const char *fm = fm_name();
+
+	if (fm)
+		return fusermount_main(fm, argv);
+	if (argc >= 3 && !strcmp(argv[1], FM_STAGE2))
+		return fusermount_stage2(argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
 	if (argc >= 2 && (!strcmp(argv[1], "-h") ||

@@ -39,6 +39,8 @@
  */
 #include "shim.h"
 
+#include "exekind.h"
+
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -49,8 +51,6 @@
 #define MFD_EXEC		0x0010U
 #endif
 
-/* What the kernel reads of a file to pick its format (BINPRM_BUF_SIZE). */
-#define X_HDR_SIZE		256
 /* Interpreter rewrites before ELOOP: exec_binprm's depth. */
 #define X_MAX_DEPTH		5
 /* glibc's execvp/posix_spawnp default search path (_CS_PATH). */
@@ -347,62 +347,6 @@ static long x_open_fd(struct xconn *c, const struct shim_fdinfo *fi,
 	return 0;
 }
 
-/* ---- "#!" ----------------------------------------------------------------*/
-
-static inline bool spacetab(char ch)
-{
-	return ch == ' ' || ch == '\t';
-}
-
-/*
- * The interpreter line of the X_HDR_SIZE bytes at @b (zero-padded past
- * the file's end, one more byte of room), as binfmt_script reads it:
- * the line ends at the first newline; without one in the buffer, the
- * interpreter's name must end (blank or NUL) inside the buffer, the
- * rest is cut at the buffer's last byte.  Blanks around are trimmed;
- * the name ends at a blank or NUL; what follows the blanks after it,
- * up to the end of the line, is one argument.  0 and *@name, *@arg
- * (NULL if none) pointing into @b; -ENOEXEC when there is no name.
- */
-static long parse_interp(char *b, char **name, char **arg)
-{
-	char *nl = memchr(b, '\n', X_HDR_SIZE);
-	char *p, *end;
-
-	*arg = NULL;
-	if (nl) {
-		end = nl;
-	} else {
-		end = b + X_HDR_SIZE - 1;
-		for (p = b + 2; p <= end && spacetab(*p); p++)
-			;
-		if (p > end)
-			return -ENOEXEC;
-		while (p <= end && !spacetab(*p) && *p)
-			p++;
-		if (p > end)
-			return -ENOEXEC;	/* the name may be cut */
-	}
-	while (end > b + 2 && spacetab(end[-1]))
-		end--;
-	*end = '\0';
-	for (p = b + 2; p < end && spacetab(*p); p++)
-		;
-	if (p >= end)
-		return -ENOEXEC;
-	*name = p;
-	while (p < end && *p && !spacetab(*p))
-		p++;
-	if (p < end && *p) {
-		*p++ = '\0';
-		while (p < end && spacetab(*p))
-			p++;
-		if (p < end)
-			*arg = p;	/* "" when a NUL comes first */
-	}
-	return 0;
-}
-
 /* ---- exec ----------------------------------------------------------------*/
 
 struct xexec {
@@ -514,7 +458,7 @@ static long x_memfd(struct xexec *x, uint64_t key, const char *path,
 			p += w;
 			n -= w;
 		}
-		if (off < X_HDR_SIZE)
+		if (off < FDX_HDR_SIZE)
 			break;		/* the header was the whole file */
 		n = xc_pread(&x->c, key, buf, FDP_IO_MAX, off);
 		if (n < 0) {
@@ -616,19 +560,19 @@ static long x_interp(struct xexec *x, const char *iname, char *const argv[],
 static long x_level(struct xexec *x, uint64_t key, bool inaccessible,
 		    const char *path, char *const argv[], int depth)
 {
-	char hdr[X_HDR_SIZE + 1], *iname, *iarg;
+	char hdr[FDX_HDR_SIZE + 1], *iname, *iarg;
 	size_t argc = argv_count(argv), i, k = 0;
 	char **nargv;
 	ssize_t got;
 	long r;
 
 	memset(hdr, 0, sizeof(hdr));
-	got = xc_pread(&x->c, key, hdr, X_HDR_SIZE, 0);
+	got = xc_pread(&x->c, key, hdr, FDX_HDR_SIZE, 0);
 	if (got < 0)
 		return got;
 	if (got < 2 || hdr[0] != '#' || hdr[1] != '!')
 		return x_exec_memfd(x, key, path, hdr, got, argv);
-	r = parse_interp(hdr, &iname, &iarg);
+	r = fdx_parse_interp(hdr, &iname, &iarg);
 	if (r < 0)
 		return r;
 	if (inaccessible)
@@ -713,7 +657,7 @@ static long x_real_script(const char *path, char *const argv[],
 {
 	struct xexec x = { .c = { .fd = -1 }, .envp = envp,
 			   .comm = base_name(path) };
-	char hdr[X_HDR_SIZE + 1], *iname, *iarg;
+	char hdr[FDX_HDR_SIZE + 1], *iname, *iarg;
 	size_t argc = argv_count(argv), i, k = 0;
 	struct shim_route rt;
 	char **nargv;
@@ -725,10 +669,10 @@ static long x_real_script(const char *path, char *const argv[],
 	if (fd < 0)
 		return -ENOENT;
 	memset(hdr, 0, sizeof(hdr));
-	got = REAL(pread)(fd, hdr, X_HDR_SIZE, 0);
+	got = REAL(pread)(fd, hdr, FDX_HDR_SIZE, 0);
 	REAL(close)(fd);
 	if (got < 2 || hdr[0] != '#' || hdr[1] != '!' ||
-	    parse_interp(hdr, &iname, &iarg) < 0 ||
+	    fdx_parse_interp(hdr, &iname, &iarg) < 0 ||
 	    shim_route(&rt, AT_FDCWD, iname) <= 0)
 		return -ENOENT;
 	nargv = alloca((argc + 4) * sizeof(char *));
