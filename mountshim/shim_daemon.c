@@ -477,9 +477,10 @@ SHIM_EXPORT ssize_t splice(int in, loff_t *off_in, int out, loff_t *off_out,
  */
 struct fm_args {
 	const char *prog;		/* "fusermount3" or "fusermount" */
+	const char *name;		/* argv[0] as given, for messages */
 	const char *opts;
 	const char *mnt;
-	bool unmount, quiet, lazy, auto_only, sync_init;
+	bool unmount, quiet, lazy, auto_only, sync_init, extra;
 };
 
 static void fm_err(const struct fm_args *a, const char *fmt, ...)
@@ -491,7 +492,7 @@ static void fm_err(const struct fm_args *a, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	n = snprintf(buf, sizeof(buf), "%s: ", a->prog);
+	n = snprintf(buf, sizeof(buf), "%.*s: ", PATH_MAX, a->name);
 	va_start(ap, fmt);
 	n += vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);
 	va_end(ap);
@@ -533,16 +534,15 @@ static int fm_parse(struct fm_args *a, char *const argv[], bool report)
 	a->prog = argv && argv[0] ? base_name(argv[0]) : "fusermount3";
 	if (!a->prog || !*a->prog)
 		a->prog = "fusermount3";
+	a->name = argv && argv[0] && *argv[0] ? argv[0] : a->prog;
 	for (i = 1; argv && argv[i]; i++) {
 		const char *s = argv[i];
 
 		if (dashdash || s[0] != '-' || !s[1]) {
-			if (a->mnt) {
-				if (report)
-					fm_err(a, "too many arguments");
-				return -1;
-			}
-			a->mnt = s;
+			if (a->mnt)
+				a->extra = true;
+			else
+				a->mnt = s;
 			continue;
 		}
 		if (!strcmp(s, "--")) {
@@ -597,12 +597,23 @@ static int fm_parse(struct fm_args *a, char *const argv[], bool report)
 					break;
 				default:
 					if (report)
-						fm_err(a, "invalid option -%c",
-						       *s);
+						fm_err(a, "invalid option -- "
+						       "'%c'", *s);
 					return -1;
 				}
 			}
 		}
+	}
+	/* fusermount3's checks after its getopt loop, in its order */
+	if (a->lazy && !a->unmount) {
+		if (report)
+			fm_err(a, "-z can only be used with -u");
+		return -1;
+	}
+	if (a->extra) {
+		if (report)
+			fm_err(a, "extra arguments after the mountpoint");
+		return -1;
 	}
 	return 0;
 help:

@@ -163,6 +163,18 @@ elif [ "$IT_MODE" = emulated ]; then
 	check "helper of no emulator fails" test $? = 1
 	check "helper of no emulator refuses" \
 		grep -q "refusing to mount with kernel FUSE" <<<"$out"
+	# usage errors: the system's helper's words, for either name
+	for args in "-z $W/gmnt" "" "-x $W/gmnt" "$W/gmnt extra" \
+		"-o ro $W/gmnt" "-u $W/gmnt" "-u -q $W/gmnt"; do
+		for name in fusermount3 fusermount; do
+			real=$("$BB" env -i "/usr/bin/$name" $args 2>&1;
+			       echo "exit $?")
+			ours=$("$BB" env -i "$FUSEDEV_DIR/bin/$name" $args 2>&1;
+			       echo "exit $?")
+			check_eq "$name $args" "${real//\/usr\/bin\//}" \
+				"${ours//$FUSEDEV_DIR\/bin\//}"
+		done
+	done
 	check "helper -V names the emulation" \
 		grep -q libmountshim <<<"$("$BB" env -i "$helper" -V 2>&1)"
 	no_kernel_fuse "end"
