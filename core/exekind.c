@@ -8,6 +8,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "exekind.h"
@@ -28,7 +29,7 @@
 #define FDX_MAX_PHDRS	64
 #define FDX_MAX_NOTES	2048
 #define FDX_MAX_SHDRS	128
-#define FDX_SCAN_CHUNK	(16 * 1024)
+#define FDX_SCAN_CHUNK	(8 * 1024)
 
 #define NT_GO_BUILDID	4
 
@@ -230,6 +231,37 @@ const char *fdx_kind_name(int kind)
 		return "a script";
 	}
 	return "not a program we know";
+}
+
+int fdx_policy(const char *value)
+{
+	if (value && !strcmp(value, "refuse"))
+		return FDX_REFUSE;
+	if (value && !strcmp(value, "allow"))
+		return FDX_ALLOW;
+	return FDX_WARN;
+}
+
+int fdx_verdict(const struct fdx_probe *p, int policy, const char *who,
+		const char *path, char *msg, size_t size)
+{
+	bool daemon = p->kind == FDX_GO && p->libs;
+
+	if (!fdx_unshimmed(p->kind) || policy == FDX_ALLOW)
+		return 0;
+	if (policy == FDX_REFUSE && !daemon) {
+		snprintf(msg, size, "%s: %s: refused (FUSEDEV_UNSHIMMED=refuse):"
+			 " %s, which libmountshim cannot enter, would see the "
+			 "real directories under emulated mountpoints", who,
+			 path, fdx_kind_name(p->kind));
+		return -EPERM;
+	}
+	snprintf(msg, size, "%s: %s is %s, which libmountshim cannot enter: "
+		 "%s the real directories under emulated mountpoints", who,
+		 path, fdx_kind_name(p->kind),
+		 daemon ? "a FUSE daemon, it mounts through the emulator, but "
+			  "its own file accesses see" : "it sees");
+	return 1;
 }
 
 static inline bool spacetab(char ch)

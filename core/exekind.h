@@ -40,7 +40,8 @@ enum fdx_kind {
 #define FDX_LIB_CGOFUSE		(1u << 3)	/* github.com/winfsp/cgofuse */
 
 /* Also look for FUSE libraries in a Go program (reads its function
- * table: megabytes, where the rest reads a page or two). */
+ * table: megabytes, where the rest reads a page or two).  Stack use is
+ * about 14 KiB with it, 6 KiB without. */
 #define FDX_PROBE_LIBS		(1u << 0)
 
 /* What the kernel reads of a file to pick its format (BINPRM_BUF_SIZE). */
@@ -71,6 +72,28 @@ static inline bool fdx_unshimmed(int kind)
 
 /* "a static program", "a Go program", ...: for messages. */
 const char *fdx_kind_name(int kind);
+
+/* What to do about programs the shim cannot enter: FUSEDEV_UNSHIMMED
+ * (fusedev_port.h) is warn (the default), refuse or allow. */
+enum fdx_policy {
+	FDX_WARN,
+	FDX_REFUSE,
+	FDX_ALLOW,
+};
+
+/* The policy FUSEDEV_UNSHIMMED's @value (NULL: unset) says. */
+int fdx_policy(const char *value);
+
+/*
+ * The verdict on running the program @p (probed with FDX_PROBE_LIBS when
+ * @policy is FDX_REFUSE) named @path, under @policy: 0 run it, 1 run it
+ * and say @msg (once), -EPERM refuse it and say @msg.  A Go program with
+ * a FUSE library is a daemon whose mount goes through the emulator: it
+ * runs under every policy.  @msg (@size bytes, one line, no newline)
+ * starts with "@who: ".
+ */
+int fdx_verdict(const struct fdx_probe *p, int policy, const char *who,
+		const char *path, char *msg, size_t size);
 
 /*
  * The interpreter line of FDX_HDR_SIZE bytes at @b (zero-padded past

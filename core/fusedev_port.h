@@ -32,12 +32,21 @@
  *   bin/   fusermount3 and fusermount: links to fusedev(1), which, run by
  *          those names from here, mount on this directory's emulator
  *          (fusedev run puts bin/ first in PATH)
+ *   unshimmed  the programs the shim said it cannot enter (static, Go),
+ *          one "warned PATH" or "refused PATH" line each (PATH
+ *          absolute), appended under flock(2): each is said once per
+ *          emulator
  */
 #define FUSEDEV_ENV_DIR		"FUSEDEV_DIR"
 #define FUSEDEV_PORT_NAME	"port"
 #define FUSEDEV_MTAB_NAME	"mtab"
 #define FUSEDEV_PID_NAME	"pid"
 #define FUSEDEV_BIN_NAME	"bin"
+#define FUSEDEV_UNSHIMMED_NAME	"unshimmed"
+/* What to do about a program the shim cannot enter: warn (the default,
+ * once), refuse (exec fails with EPERM; fusedev run --strict) or allow
+ * (silently). */
+#define FUSEDEV_ENV_UNSHIMMED	"FUSEDEV_UNSHIMMED"
 #define FUSEDEV_FUSEFILE_MNT	"dev"
 #define FUSEDEV_FUSEFILE_NAME	"fuse"
 #define FUSEDEV_CUSE_DEFAULT	"fusedev"	/* /dev/fusedev */

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "exekind.h"
 #include "fusedev.h"
 #include "fusedev_port.h"
 
@@ -58,11 +59,13 @@ void die(const char *fmt, ...)
 static void usage(FILE *fp)
 {
 	fprintf(fp,
-"Usage: fusedev run [-t auto|cuse|fusefile] [-d DIR] [-v] [--] CMD [ARG]...\n"
+"Usage: fusedev run [-t auto|cuse|fusefile] [-d DIR] [-s] [-v] [--] CMD [ARG]...\n"
 "Run CMD with FUSE daemons and file systems served by cuse_fusedev.\n"
 "\n"
 "  -t, --transport=T  transport of a private emulator (auto)\n"
 "  -d, --dir=DIR      use or start the emulator of runtime directory DIR\n"
+"  -s, --strict       refuse static and Go programs (not FUSE daemons),\n"
+"                     which the shim cannot enter\n"
 "  -v, --verbose      the emulator logs mounts and connections\n"
 "  -h, --help         this help\n");
 }
@@ -238,6 +241,59 @@ static int stop_emulator(pid_t pid, const char *dir, bool rm)
 }
 
 /*
+ * CMD as execvp(3) finds it, judged as the shim judges every program
+ * exec'd under it (core/exekind.h): said when the shim cannot enter it;
+ * under FUSEDEV_UNSHIMMED=refuse (--strict) refused, exit 126.
+ */
+static void check_command(const char *file)
+{
+	const char *path = getenv("PATH"), *p, *e;
+	char cand[PATH_MAX], msg[PATH_MAX + 256];
+	int policy = fdx_policy(getenv(FUSEDEV_ENV_UNSHIMMED)), fd = -1, r;
+	unsigned int flags = policy == FDX_REFUSE ? FDX_PROBE_LIBS : 0;
+	struct fdx_probe pr;
+	struct stat st;
+
+	if (policy == FDX_ALLOW)
+		return;
+	if (strchr(file, '/')) {
+		fd = open(file, O_RDONLY | O_CLOEXEC);
+		snprintf(cand, sizeof(cand), "%s", file);
+	}
+	for (p = path ? path : "/bin:/usr/bin"; !strchr(file, '/');
+	     p = e + 1) {
+		e = strchrnul(p, ':');
+		snprintf(cand, sizeof(cand), "%.*s%s%s", (int)(e - p), p,
+			 e > p ? "/" : "", file);
+		if (access(cand, X_OK) == 0 && stat(cand, &st) == 0 &&
+		    S_ISREG(st.st_mode)) {
+			fd = open(cand, O_RDONLY | O_CLOEXEC);
+			break;
+		}
+		if (!*e)
+			break;
+	}
+	if (fd < 0 || fdx_probe(fd_pread, &fd, flags, &pr) < 0)
+		goto out;
+	if (pr.kind == FDX_SCRIPT && pr.interp[0] == '/') {
+		/* its interpreter is what runs */
+		close(fd);
+		snprintf(cand, sizeof(cand), "%s", pr.interp);
+		fd = open(cand, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fdx_probe(fd_pread, &fd, flags, &pr) < 0)
+			goto out;
+	}
+	r = fdx_verdict(&pr, policy, "fusedev", cand, msg, sizeof(msg));
+	if (r)
+		fprintf(stderr, "%s\n", msg);
+	if (r < 0)
+		exit(126);
+out:
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
  * DIR/bin first in PATH: its fusermount3 and fusermount mount on this
  * emulator whoever runs them (see above).  Without them a daemon the
  * shim cannot enter would run the set-user-ID helper: said, not fatal.
@@ -279,6 +335,7 @@ static int cmd_run(int argc, char **argv)
 		{ "transport", required_argument, NULL, 't' },
 		{ "dir", required_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "strict", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -293,7 +350,7 @@ static int cmd_run(int argc, char **argv)
 	if (!transport || !*transport)
 		transport = "auto";
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+t:d:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+t:d:svh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			transport = optarg;
@@ -303,6 +360,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'v':
 			verbose = true;
+			break;
+		case 's':
+			setenv(FUSEDEV_ENV_UNSHIMMED, "refuse", 1);
 			break;
 		case 'h':
 			usage(stdout);
@@ -319,6 +379,7 @@ static int cmd_run(int argc, char **argv)
 	if (strcmp(transport, "auto") && strcmp(transport, "cuse") &&
 	    strcmp(transport, "fusefile"))
 		die("unknown transport '%s' (auto, cuse, fusefile)", transport);
+	check_command(argv[optind]);
 	if (!strcmp(transport, "auto") && access("/dev/cuse", F_OK) < 0 &&
 	    access("/dev/fuse", R_OK | W_OK) < 0)
 		die("no transport: /dev/cuse is missing (load the cuse module) "

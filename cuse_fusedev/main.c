@@ -174,7 +174,8 @@ static int prepare_dir(void)
 
 static void cleanup_dir(void)
 {
-	const char *names[] = { FUSEDEV_PID_NAME, FUSEDEV_MTAB_NAME };
+	const char *names[] = { FUSEDEV_PID_NAME, FUSEDEV_MTAB_NAME,
+				FUSEDEV_UNSHIMMED_NAME };
 	char path[FUSEDEV_PATH_MAX];
 	size_t i;
 

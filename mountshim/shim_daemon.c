@@ -1074,11 +1074,16 @@ SHIM_EXPORT int execve(const char *path, char *const argv[],
 	char *const *env;
 	int e = errno;
 
+	long r;
+
 	if (unlikely(is_fusermount(path)) && fm_ours(argv))
 		fm_exec(argv, envp);
 	SHIM_CWD_ENV(envp, env);
 	if (unlikely(shim_have_mounts()))
 		return shim_result(shim_exec_path(path, argv, env), e);
+	r = shim_exec_check(AT_FDCWD, path, 0, env);
+	if (r < 0)
+		return shim_result(r, e);
 	return REAL(execve)(path, argv, env);
 }
 
@@ -1092,7 +1097,9 @@ SHIM_EXPORT int execveat(int dirfd, const char *path, char *const argv[],
 
 	SHIM_CWD_ENV(envp, env);
 	r = shim_exec(dirfd, path, argv, env, flags, &rt);
-	if (r != 1)
+	if (r == 1)	/* the real file system's: judged, then exec'd */
+		r = shim_exec_check(rt.dirfd, rt.path, flags, env);
+	if (r < 0)
 		return shim_result(r, e);
 	return REAL(execveat)(rt.dirfd, rt.path, argv, env, flags);
 }
@@ -1106,7 +1113,9 @@ SHIM_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 
 	SHIM_CWD_ENV(envp, env);
 	r = shim_exec(fd, "", argv, env, AT_EMPTY_PATH, &rt);
-	if (r != 1)
+	if (r == 1)	/* a real fd: judged, then exec'd */
+		r = shim_exec_check(fd, "", AT_EMPTY_PATH, env);
+	if (r < 0)
 		return shim_result(r, e);
 	return REAL(fexecve)(fd, argv, env);
 }
@@ -1116,11 +1125,16 @@ SHIM_EXPORT int execv(const char *path, char *const argv[])
 	char *const *env;
 	int e = errno;
 
+	long r;
+
 	if (unlikely(is_fusermount(path)) && fm_ours(argv))
 		fm_exec(argv, environ);
 	SHIM_CWD_ENV(environ, env);
 	if (unlikely(shim_have_mounts()))
 		return shim_result(shim_exec_path(path, argv, env), e);
+	r = shim_exec_check(AT_FDCWD, path, 0, env);
+	if (r < 0)
+		return shim_result(r, e);
 	if (env == environ)
 		return REAL(execv)(path, argv);
 	return REAL(execve)(path, argv, env);
@@ -1131,11 +1145,16 @@ SHIM_EXPORT int execvp(const char *file, char *const argv[])
 	char *const *env;
 	int e = errno;
 
+	long r;
+
 	if (unlikely(is_fusermount(file)) && fm_ours(argv))
 		fm_exec(argv, environ);
 	SHIM_CWD_ENV(environ, env);
 	if (unlikely(shim_exec_ours(file, true)))
 		return shim_result(shim_execvpe(file, argv, env, true), e);
+	r = shim_exec_check_search(file, env);
+	if (r < 0)
+		return shim_result(r, e);
 	if (env == environ)
 		return REAL(execvp)(file, argv);
 	return REAL(execvpe)(file, argv, env);
@@ -1147,11 +1166,16 @@ SHIM_EXPORT int execvpe(const char *file, char *const argv[],
 	char *const *env;
 	int e = errno;
 
+	long r;
+
 	if (unlikely(is_fusermount(file)) && fm_ours(argv))
 		fm_exec(argv, envp);
 	SHIM_CWD_ENV(envp, env);
 	if (unlikely(shim_exec_ours(file, true)))
 		return shim_result(shim_execvpe(file, argv, env, true), e);
+	r = shim_exec_check_search(file, env);
+	if (r < 0)
+		return shim_result(r, e);
 	return REAL(execvpe)(file, argv, env);
 }
 
@@ -1239,9 +1263,14 @@ SHIM_EXPORT int posix_spawn(pid_t *pid, const char *path,
 
 	if (unlikely(is_fusermount(path)) && fm_ours(argv))
 		return spawn_fusermount(pid, fa, argv, envp);
+	long r;
+
 	if (unlikely(shim_exec_ours(path, false) ||
 		     shim_spawn_actions_ours(fa)))
 		return shim_spawn(pid, path, fa, attr, argv, envp, false);
+	r = shim_exec_check(AT_FDCWD, path, 0, envp);
+	if (r < 0)
+		return (int)-r;
 	SHIM_CWD_ENV(envp, env);
 	return REAL(posix_spawn)(pid, path, fa, attr, argv, env);
 }
@@ -1255,9 +1284,14 @@ SHIM_EXPORT int posix_spawnp(pid_t *pid, const char *file,
 
 	if (unlikely(is_fusermount(file)) && fm_ours(argv))
 		return spawn_fusermount(pid, fa, argv, envp);
+	long r;
+
 	if (unlikely(shim_exec_ours(file, true) ||
 		     shim_spawn_actions_ours(fa)))
 		return shim_spawn(pid, file, fa, attr, argv, envp, true);
+	r = shim_exec_check_search(file, envp);
+	if (r < 0)
+		return (int)-r;
 	SHIM_CWD_ENV(envp, env);
 	return REAL(posix_spawnp)(pid, file, fa, attr, argv, env);
 }

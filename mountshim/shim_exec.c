@@ -42,6 +42,7 @@
 #include "exekind.h"
 
 #include <sched.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -347,6 +348,212 @@ static long x_open_fd(struct xconn *c, const struct shim_fdinfo *fi,
 	return 0;
 }
 
+/* ---- programs the shim cannot enter -------------------------------------
+ *
+ * A static or Go program (or one of another ELF class) makes its own
+ * system calls: the real directories show under emulated mountpoints for
+ * it, and what it writes there lands in them.  Before such a program is
+ * exec'd the shim says so on stderr, once per emulator (the runtime
+ * directory's record of them), or refuses it (EPERM) under
+ * FUSEDEV_UNSHIMMED=refuse, except a Go program built with a FUSE
+ * library: a daemon, whose mount goes through the emulator's helper.  A
+ * "#!" script is judged by its interpreter (one level).  What cannot be
+ * read passes.  Stack only (vfork children).
+ */
+/* FUSEDEV_UNSHIMMED as the new program gets it (@envp), else ours. */
+static int x_unshimmed_mode(char *const envp[])
+{
+	static const char key[] = FUSEDEV_ENV_UNSHIMMED "=";
+	const char *v = NULL;
+	size_t i;
+
+	for (i = 0; envp && envp[i]; i++)
+		if (!strncmp(envp[i], key, sizeof(key) - 1))
+			v = envp[i] + sizeof(key) - 1;
+	return fdx_policy(envp ? v : getenv(FUSEDEV_ENV_UNSHIMMED));
+}
+
+static ssize_t x_fd_read(void *ctx, void *buf, size_t len, uint64_t off)
+{
+	ssize_t n;
+
+	while ((n = REAL(pread64)(*(int *)ctx, buf, len, off)) < 0 &&
+	       errno == EINTR)
+		;
+	return n < 0 ? -errno : n;
+}
+
+/* @msg and a newline on stderr, in one write. */
+static void x_say(char *msg, size_t size)
+{
+	size_t n = strnlen(msg, size - 1);
+	int e = errno;
+
+	msg[n++] = '\n';
+	if (REAL(write)(STDERR_FILENO, msg, n) < 0)
+		(void)0;
+	errno = e;
+}
+
+/* Is "@what @path" not in the runtime directory's record yet?  Then it
+ * is now; true as well when there is no record to keep (another
+ * user's). */
+#define X_RECORD_MAX	(256 * 1024)
+
+static bool x_first_report(const char *what, const char *path)
+{
+	char name[PATH_MAX + 16], buf[PATH_MAX + 4096], key[PATH_MAX + 16];
+	size_t have = 0, total = 0, klen;
+	bool found = false;
+	char *line, *nl;
+	ssize_t n;
+	int fd;
+
+	klen = snprintf(key, sizeof(key), "%s %s\n", what, path);
+	if (klen >= sizeof(key))
+		return true;
+	snprintf(name, sizeof(name), "%s/%s", shim.dir,
+		 FUSEDEV_UNSHIMMED_NAME);
+	fd = REAL(open)(name, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC |
+			O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return true;
+	while (REAL(flock)(fd, LOCK_EX) < 0 && errno == EINTR)
+		;
+	while (!found && (n = REAL(pread64)(fd, buf + have,
+					    sizeof(buf) - have, total)) > 0) {
+		total += n;
+		have += n;
+		for (line = buf; (nl = memchr(line, '\n',
+					      buf + have - line)); line = nl + 1)
+			if ((size_t)(nl + 1 - line) == klen &&
+			    !memcmp(line, key, klen)) {
+				found = true;
+				break;
+			}
+		/* a partial line waits for the rest; one too long is
+		 * nobody's */
+		have = buf + have - line;
+		if (have == sizeof(buf))
+			have = 0;
+		memmove(buf, line, have);
+	}
+	if (!found && total < X_RECORD_MAX &&
+	    REAL(write)(fd, key, klen) < 0)
+		(void)0;
+	REAL(close)(fd);
+	return !found;
+}
+
+/*
+ * The program exec would run from @fd, named @shown (NULL: the fd's own
+ * path), under policy @mode: 0 (said so, once, if it is one we cannot
+ * enter) or -EPERM.
+ */
+static long x_check_fd(int fd, const char *shown, int mode)
+{
+	unsigned int flags = mode == FDX_REFUSE ? FDX_PROBE_LIBS : 0;
+	char real[PATH_MAX], proc[40], msg[PATH_MAX + 256];
+	struct shim_route rt;
+	struct fdx_probe p;
+	int ifd = -1;
+	long r = 0;
+	ssize_t n;
+
+	if (fdx_probe(x_fd_read, &fd, flags, &p) < 0)
+		return 0;
+	if (p.kind == FDX_SCRIPT) {
+		/* its interpreter is what runs: a real one, judged here */
+		if (p.interp[0] != '/' || shim_route(&rt, AT_FDCWD,
+						     p.interp) != 0)
+			return 0;
+		ifd = REAL(open)(p.interp, O_RDONLY | O_CLOEXEC);
+		if (ifd < 0 || fdx_probe(x_fd_read, &ifd, flags, &p) < 0)
+			goto out;
+		fd = ifd;
+		shown = NULL;
+	}
+	if (!fdx_unshimmed(p.kind))
+		goto out;
+	if (!shown) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		n = readlink(proc, real, sizeof(real) - 1);
+		real[n > 0 ? n : 0] = '\0';
+		shown = real;
+	}
+	r = fdx_verdict(&p, mode, "libmountshim", shown, msg, sizeof(msg) - 1);
+	if (r && x_first_report(r < 0 ? "refused" : "warned", shown))
+		x_say(msg, sizeof(msg));
+out:
+	if (ifd >= 0)
+		REAL(close)(ifd);
+	return r < 0 ? r : 0;
+}
+
+long shim_exec_check(int dirfd, const char *path, int flags,
+		     char *const envp[])
+{
+	int mode = x_unshimmed_mode(envp), fd;
+	struct shim_route rt;
+	char proc[40];
+	long r;
+
+	if (mode == FDX_ALLOW || !shim_active() || !path)
+		return 0;
+	if (!*path && (flags & AT_EMPTY_PATH)) {
+		/* an emulated fd is judged from its memfd */
+		if (shim_is_device_fd(dirfd))
+			return 0;
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", dirfd);
+		fd = REAL(open)(proc, O_RDONLY | O_CLOEXEC);
+	} else {
+		/* an emulated path too */
+		if (shim_route(&rt, dirfd, path) != 0)
+			return 0;
+		fd = REAL(openat)(rt.dirfd, rt.path, O_RDONLY | O_CLOEXEC |
+				  (flags & AT_SYMLINK_NOFOLLOW ? O_NOFOLLOW :
+				   0));
+	}
+	if (fd < 0)
+		return 0;
+	r = x_check_fd(fd, NULL, mode);
+	REAL(close)(fd);
+	return r;
+}
+
+static long path_each(const char *file,
+		      long (*fn)(const char *cand, void *arg), void *arg);
+
+struct cand_check {
+	char *const *envp;
+	long r;
+};
+
+/* execvp's first candidate that exec would run: judged. */
+static long cand_check(const char *cand, void *arg)
+{
+	struct cand_check *c = arg;
+
+	if (REAL(access)(cand, X_OK) < 0)
+		return 0;
+	c->r = shim_exec_check(AT_FDCWD, cand, 0, c->envp);
+	return 1;
+}
+
+long shim_exec_check_search(const char *file, char *const envp[])
+{
+	struct cand_check c = { .envp = envp };
+
+	if (x_unshimmed_mode(envp) == FDX_ALLOW || !shim_active() || !file ||
+	    !*file)
+		return 0;
+	if (strchr(file, '/'))
+		return shim_exec_check(AT_FDCWD, file, 0, envp);
+	if (strlen(file) <= NAME_MAX)
+		path_each(file, cand_check, &c);
+	return c.r;
+}
+
 /* ---- exec ----------------------------------------------------------------*/
 
 struct xexec {
@@ -492,6 +699,13 @@ static long x_exec_memfd(struct xexec *x, uint64_t key, const char *path,
 	if (fd < 0)
 		return fd;
 	xc_close(&x->c);
+	if (x_unshimmed_mode(x->envp) != FDX_ALLOW) {
+		r = x_check_fd(fd, path, x_unshimmed_mode(x->envp));
+		if (r < 0) {
+			REAL(close)(fd);
+			return r;
+		}
+	}
 	COMM_ENV(x, env);
 	SHIM_DBG(SHIM_DBG_CLIENT, "exec %s from memfd %ld", path, fd);
 	x_execveat(fd, "", argv, env, AT_EMPTY_PATH);
@@ -546,6 +760,9 @@ static long x_interp(struct xexec *x, const char *iname, char *const argv[],
 	if (r == 0)
 		return x_level(x, key, false, iname, argv, depth + 1);
 	xc_close(&x->c);
+	r = shim_exec_check(AT_FDCWD, rt.path, 0, x->envp);
+	if (r < 0)
+		return r;
 	COMM_ENV(x, env);
 	SHIM_DBG(SHIM_DBG_CLIENT, "exec interpreter %s", rt.path);
 	REAL(execve)(rt.path, argv, env);
@@ -696,6 +913,9 @@ long shim_exec_path(const char *path, char *const argv[], char *const envp[])
 	long r = shim_exec(AT_FDCWD, path, argv, envp, 0, &rt);
 
 	if (r != 1)
+		return r;
+	r = shim_exec_check(rt.dirfd, rt.path, 0, envp);
+	if (r < 0)
 		return r;
 	REAL(execve)(rt.path, argv, envp);
 	r = -errno;

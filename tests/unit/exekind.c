@@ -143,7 +143,7 @@ int main(void)
 	/* FUSE packages in the function table, one across two chunks */
 	elf_img(&m, true, 4, 64 * 1024);
 	memcpy(m.b + PCLN_OFF + 100, "bazil.org/fuse/fs.Serve", 23);
-	memcpy(m.b + PCLN_OFF + 16 * 1024 - 10,
+	memcpy(m.b + PCLN_OFF + 8 * 1024 - 10,
 	       "github.com/hanwen/go-fuse/v2/fuse.(*Server).Serve", 49);
 	T_EQ(probe(FDX_PROBE_LIBS), FDX_GO);
 	T_EQ(p.libs, FDX_LIB_GOFUSE | FDX_LIB_BAZIL);
