@@ -136,6 +136,13 @@ struct fusedev_whoami {
  * clone's argument (the fusefile transport's restricted ioctls).
  */
 #define FUSEDEV_IOC_CLONE_KEY	_IOW(FUSE_DEV_IOC_MAGIC, 0x42, uint64_t)
+/*
+ * fusefile: drop the kernel's cached attributes of this open's inode of
+ * the device file, so that the next fstat(2) of the fd asks (a client's
+ * GETATTR answers its file's size and times).  The shim sends it for the
+ * emulated fds that a program it cannot enter inherits at exec.
+ */
+#define FUSEDEV_IOC_ATTR_INVAL	_IO(FUSE_DEV_IOC_MAGIC, 0x4a)
 
 /* ---- client port --------------------------------------------------------
  *

@@ -301,6 +301,19 @@ int shim_open_device(int flags)
 	return fd < 0 ? -errno : fd;
 }
 
+/*
+ * fusefile: O_DIRECT, so that the kernel's sendfile, splice and
+ * copy_file_range of the fd (in a program without the shim) read through
+ * the device at the open file's position (copy_splice_read) instead of
+ * the device file's page cache, which only mmap uses.
+ */
+int shim_open_client_device(int flags)
+{
+	if (shim.mtab->transport == FUSEDEV_TRANSPORT_FUSEFILE)
+		flags |= O_DIRECT;
+	return shim_open_device(O_RDWR | flags);
+}
+
 /* ---- the mount table ---------------------------------------------------- */
 
 bool shim_have_mounts(void)

@@ -226,6 +226,8 @@ bool shim_is_device_fd(int fd);
 int shim_whoami(int fd, struct fusedev_whoami *who);
 /* Open the device node itself: REAL(open), never routed. */
 int shim_open_device(int flags);
+/* The same, read-write, for a client's file (@flags: O_CLOEXEC or 0). */
+int shim_open_client_device(int flags);
 
 /* ---- routing ------------------------------------------------------------ */
 

@@ -43,6 +43,7 @@
 
 #include <sched.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -446,9 +447,47 @@ static bool x_first_report(const char *what, const char *path)
 }
 
 /*
+ * fusefile: a program without the shim that inherits emulated fds must
+ * see their files' size and times in fstat(2): the kernel's attributes
+ * of their device inodes, kept for the shim's own uses, are dropped
+ * (FUSEDEV_IOC_ATTR_INVAL), and its fstat asks the emulator.
+ */
+static bool x_fds_need_inval(void)
+{
+	return shim.mtab->transport == FUSEDEV_TRANSPORT_FUSEFILE;
+}
+
+static void x_inval_inherited(void)
+{
+	char buf[2048];
+	long got, pos;
+	int dir, fd, fl;
+
+	if (!x_fds_need_inval())
+		return;
+	dir = REAL(open)("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return;
+	while ((got = syscall(SYS_getdents64, dir, buf, sizeof(buf))) > 0) {
+		for (pos = 0; pos < got;) {
+			struct dirent64 *d = (struct dirent64 *)(buf + pos);
+
+			pos += d->d_reclen;
+			if (d->d_name[0] < '0' || d->d_name[0] > '9')
+				continue;
+			fd = atoi(d->d_name);
+			fl = fd == dir ? -1 : REAL(fcntl)(fd, F_GETFD);
+			if (fl >= 0 && !(fl & FD_CLOEXEC) && shim_is_device_fd(fd))
+				REAL(ioctl)(fd, FUSEDEV_IOC_ATTR_INVAL);
+		}
+	}
+	REAL(close)(dir);
+}
+
+/*
  * The program exec would run from @fd, named @shown (NULL: the fd's own
  * path), under policy @mode: 0 (said so, once, if it is one we cannot
- * enter) or -EPERM.
+ * enter; its inherited emulated fds made ready for it) or -EPERM.
  */
 static long x_check_fd(int fd, const char *shown, int mode)
 {
@@ -484,6 +523,8 @@ static long x_check_fd(int fd, const char *shown, int mode)
 	r = fdx_verdict(&p, mode, "libmountshim", shown, msg, sizeof(msg) - 1);
 	if (r && x_first_report(r < 0 ? "refused" : "warned", shown))
 		x_say(msg, sizeof(msg));
+	if (r >= 0)
+		x_inval_inherited();
 out:
 	if (ifd >= 0)
 		REAL(close)(ifd);
@@ -498,7 +539,7 @@ long shim_exec_check(int dirfd, const char *path, int flags,
 	char proc[40];
 	long r;
 
-	if (mode == FDX_ALLOW || !shim_active() || !path)
+	if (!shim_active() || !path || (mode == FDX_ALLOW && !x_fds_need_inval()))
 		return 0;
 	if (!*path && (flags & AT_EMPTY_PATH)) {
 		/* an emulated fd is judged from its memfd */
@@ -544,8 +585,8 @@ long shim_exec_check_search(const char *file, char *const envp[])
 {
 	struct cand_check c = { .envp = envp };
 
-	if (x_unshimmed_mode(envp) == FDX_ALLOW || !shim_active() || !file ||
-	    !*file)
+	if (!shim_active() || !file || !*file ||
+	    (x_unshimmed_mode(envp) == FDX_ALLOW && !x_fds_need_inval()))
 		return 0;
 	if (strchr(file, '/'))
 		return shim_exec_check(AT_FDCWD, file, 0, envp);
@@ -699,7 +740,7 @@ static long x_exec_memfd(struct xexec *x, uint64_t key, const char *path,
 	if (fd < 0)
 		return fd;
 	xc_close(&x->c);
-	if (x_unshimmed_mode(x->envp) != FDX_ALLOW) {
+	if (x_unshimmed_mode(x->envp) != FDX_ALLOW || x_fds_need_inval()) {
 		r = x_check_fd(fd, path, x_unshimmed_mode(x->envp));
 		if (r < 0) {
 			REAL(close)(fd);
@@ -1150,7 +1191,7 @@ static long x_open_bound(struct shim_route *rt, int flags, mode_t mode)
 		}
 	}
 	if (r == 0) {
-		fd = shim_open_device(O_RDWR | (flags & O_CLOEXEC));
+		fd = shim_open_client_device(flags & O_CLOEXEC);
 		if (fd >= 0 &&
 		    REAL(ioctl)(fd, FUSEDEV_IOC_BIND, &oo.open_key) < 0) {
 			r = -errno;
