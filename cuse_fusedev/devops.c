@@ -491,13 +491,20 @@ void devop_read(fuse_req_t req, size_t size, off_t off,
 
 	/*
 	 * A READ without a lock owner comes from the page cache of the
-	 * device file (fusefile: fuse_read_folio, fuse_readahead), which
-	 * only a program without the shim mapping a client's fd fills: it
-	 * reads the open file at that offset, as mmap does.  Every read()
-	 * reaches us through fuse_direct_io, with the caller's lock owner
-	 * (CUSE too): at the open file's position.
+	 * device file (fusefile: fuse_read_folio, fuse_readahead), which a
+	 * program without the shim fills by mapping a client's fd: it reads
+	 * the open file at that offset, as mmap does.  Only mmap, when the
+	 * shim opened the device O_DIRECT (the kernel's splice then reads
+	 * through read_iter); else it could be a splice at the kernel's own
+	 * offset of the fd, which is not the open file's position: EIO.
+	 * Every read() reaches us through fuse_direct_io, with the caller's
+	 * lock owner (CUSE too): at the open file's position.
 	 */
 	if (dev->kind == FUSEDEV_KIND_CLIENT) {
+		if (!fi->lock_owner && !(dev->flags & O_DIRECT)) {
+			fuse_reply_err(req, EIO);
+			return;
+		}
 		client_io(req, dev, CIO_READ, NULL, size,
 			  fi->lock_owner || off < 0 ? -1 : off, 0);
 		return;

@@ -126,7 +126,7 @@ static bool fm_unmount(char **argv)
 		for (s++; *s && *s != 'o'; s++)
 			if (*s == 'u')
 				return true;
-		if (*s == 'o' && !s[1])
+		if (*s == 'o' && !s[1] && argv[i + 1])
 			i++;	/* -o's argument */
 	}
 	return false;

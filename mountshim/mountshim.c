@@ -302,15 +302,22 @@ int shim_open_device(int flags)
 }
 
 /*
- * fusefile: O_DIRECT, so that the kernel's sendfile, splice and
- * copy_file_range of the fd (in a program without the shim) read through
- * the device at the open file's position (copy_splice_read) instead of
- * the device file's page cache, which only mmap uses.
+ * fusefile: O_DIRECT, so that the kernel's sendfile and splice of the fd
+ * (in a program without the shim) read through the device at the open
+ * file's position (copy_splice_read) instead of the device file's page
+ * cache, which only mmap uses then.  A kernel that refuses O_DIRECT on a
+ * FUSE file gets a plain open (the emulator answers such an open's page
+ * cache reads with EIO).
  */
 int shim_open_client_device(int flags)
 {
-	if (shim.mtab->transport == FUSEDEV_TRANSPORT_FUSEFILE)
-		flags |= O_DIRECT;
+	int fd;
+
+	if (shim.mtab->transport == FUSEDEV_TRANSPORT_FUSEFILE) {
+		fd = shim_open_device(O_RDWR | O_DIRECT | flags);
+		if (fd != -EINVAL)
+			return fd;
+	}
 	return shim_open_device(O_RDWR | flags);
 }
 
