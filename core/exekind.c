@@ -44,7 +44,7 @@ static int read_full(fdx_read_fn rd, void *ctx, void *buf, size_t len,
 		if (n < 0)
 			return (int)n;
 		if (n == 0)
-			return -ENOEXEC;	/* shorter than its headers say */
+			return -ENOEXEC;	/* shorter than its headers */
 		done += n;
 	}
 	return 0;
@@ -170,7 +170,7 @@ static int probe_elf(fdx_read_fn rd, void *ctx, unsigned int flags,
 		return 0;
 	}
 	if (FDX_CLASS != ELFCLASS64)
-		return 0;		/* unknown: only 64-bit hosts are read */
+		return 0;		/* unknown: 64-bit hosts only */
 	memcpy(&eh, p->hdr, sizeof(eh));
 	if ((eh.e_type != ET_EXEC && eh.e_type != ET_DYN) ||
 	    eh.e_phentsize != sizeof(Elf64_Phdr) || !eh.e_phnum ||
@@ -250,10 +250,11 @@ int fdx_verdict(const struct fdx_probe *p, int policy, const char *who,
 	if (!fdx_unshimmed(p->kind) || policy == FDX_ALLOW)
 		return 0;
 	if (policy == FDX_REFUSE && !daemon) {
-		snprintf(msg, size, "%s: %s: refused (FUSEDEV_UNSHIMMED=refuse):"
-			 " %s, which libmountshim cannot enter, would see the "
-			 "real directories under emulated mountpoints", who,
-			 path, fdx_kind_name(p->kind));
+		snprintf(msg, size, "%s: %s: refused "
+			 "(FUSEDEV_UNSHIMMED=refuse): %s, which libmountshim "
+			 "cannot enter, would see the real directories under "
+			 "emulated mountpoints", who, path,
+			 fdx_kind_name(p->kind));
 		return -EPERM;
 	}
 	snprintf(msg, size, "%s: %s is %s, which libmountshim cannot enter: "

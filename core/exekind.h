@@ -33,11 +33,13 @@ enum fdx_kind {
 	FDX_SCRIPT,
 };
 
-/* Go FUSE libraries, found by their package paths (FDX_PROBE_LIBS). */
-#define FDX_LIB_GOFUSE		(1u << 0)	/* github.com/hanwen/go-fuse */
-#define FDX_LIB_BAZIL		(1u << 1)	/* bazil.org/fuse and forks */
-#define FDX_LIB_JACOBSA		(1u << 2)	/* github.com/jacobsa/fuse */
-#define FDX_LIB_CGOFUSE		(1u << 3)	/* github.com/winfsp/cgofuse */
+/* Go FUSE libraries, found by their package paths (FDX_PROBE_LIBS):
+ * github.com/hanwen/go-fuse, bazil.org/fuse and its forks,
+ * github.com/jacobsa/fuse, github.com/winfsp/cgofuse. */
+#define FDX_LIB_GOFUSE		(1u << 0)
+#define FDX_LIB_BAZIL		(1u << 1)
+#define FDX_LIB_JACOBSA		(1u << 2)
+#define FDX_LIB_CGOFUSE		(1u << 3)
 
 /* Also look for FUSE libraries in a Go program (reads its function
  * table: megabytes, where the rest reads a page or two).  Stack use is
@@ -56,7 +58,7 @@ struct fdx_probe {
 	unsigned int libs;		/* FDX_LIB_* (FDX_PROBE_LIBS, Go) */
 	/* FDX_SCRIPT: the interpreter line, NUL-terminated in place */
 	char hdr[FDX_HDR_SIZE + 1];
-	char *interp;			/* its interpreter's name, in hdr */
+	char *interp;			/* the interpreter, in hdr */
 };
 
 /* Classify the file @read reads.  Returns 0 (p->kind set) or -errno of

@@ -355,7 +355,7 @@ struct client_io {
 	size_t size;
 	int64_t off;			/* CIO_READ: -1, the position */
 	int datasync;
-	char *buf;			/* CIO_STAT: the device's struct stat */
+	char *buf;			/* CIO_STAT: the device's stat */
 };
 
 enum { CIO_READ, CIO_WRITE, CIO_FLUSH, CIO_FSYNC, CIO_STAT };

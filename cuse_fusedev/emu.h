@@ -92,7 +92,7 @@ struct emu_dev {
 	struct emu_cred opener;
 	int flags;			/* open flags */
 	struct emu_dev *hnext;		/* key hash */
-	uint64_t ino;			/* fusefile: its inode of the file */
+	uint64_t ino;			/* fusefile: its inode */
 	struct emu_dev *inext;		/* fusefile: inode hash */
 	bool released;
 	bool warned;			/* a bad reply was logged */

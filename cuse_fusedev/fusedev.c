@@ -59,7 +59,8 @@ void die(const char *fmt, ...)
 static void usage(FILE *fp)
 {
 	fprintf(fp,
-"Usage: fusedev run [-t auto|cuse|fusefile] [-d DIR] [-s] [-v] [--] CMD [ARG]...\n"
+"Usage: fusedev run [-t auto|cuse|fusefile] [-d DIR] [-s] [-v] [--] CMD\n"
+"                   [ARG]...\n"
 "Run CMD with FUSE daemons and file systems served by cuse_fusedev.\n"
 "\n"
 "  -t, --transport=T  transport of a private emulator (auto)\n"
@@ -350,7 +351,8 @@ static int cmd_run(int argc, char **argv)
 	if (!transport || !*transport)
 		transport = "auto";
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+t:d:svh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+t:d:svh", longopts,
+				NULL)) != -1) {
 		switch (c) {
 		case 't':
 			transport = optarg;

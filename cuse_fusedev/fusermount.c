@@ -244,8 +244,8 @@ int fusermount_main(const char *prog, char **argv)
 
 	r = fm_dir(dir);
 	if (r < 0)
-		return fm_refuse(prog, "not run from an emulator's %s/ directory",
-				 FUSEDEV_BIN_NAME);
+		return fm_refuse(prog, "not run from an emulator's %s/ "
+				 "directory", FUSEDEV_BIN_NAME);
 	if (!emulator_alive(dir))
 		return fm_refuse(prog, "no emulator serves %s", dir);
 	shim = locate("FUSEDEV_SHIM", "../mountshim/libmountshim.so",

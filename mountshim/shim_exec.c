@@ -425,13 +425,14 @@ static bool x_first_report(const char *what, const char *path)
 					    sizeof(buf) - have, total)) > 0) {
 		total += n;
 		have += n;
-		for (line = buf; (nl = memchr(line, '\n',
-					      buf + have - line)); line = nl + 1)
+		for (line = buf; (nl = memchr(line, '\n', buf + have - line));
+		     line = nl + 1) {
 			if ((size_t)(nl + 1 - line) == klen &&
 			    !memcmp(line, key, klen)) {
 				found = true;
 				break;
 			}
+		}
 		/* a partial line waits for the rest; one too long is
 		 * nobody's */
 		have = buf + have - line;
@@ -477,7 +478,8 @@ static void x_inval_inherited(void)
 				continue;
 			fd = atoi(d->d_name);
 			fl = fd == dir ? -1 : REAL(fcntl)(fd, F_GETFD);
-			if (fl >= 0 && !(fl & FD_CLOEXEC) && shim_is_device_fd(fd))
+			if (fl >= 0 && !(fl & FD_CLOEXEC) &&
+			    shim_is_device_fd(fd))
 				REAL(ioctl)(fd, FUSEDEV_IOC_ATTR_INVAL);
 		}
 	}
@@ -539,7 +541,8 @@ long shim_exec_check(int dirfd, const char *path, int flags,
 	char proc[40];
 	long r;
 
-	if (!shim_active() || !path || (mode == FDX_ALLOW && !x_fds_need_inval()))
+	if (!shim_active() || !path ||
+	    (mode == FDX_ALLOW && !x_fds_need_inval()))
 		return 0;
 	if (!*path && (flags & AT_EMPTY_PATH)) {
 		/* an emulated fd is judged from its memfd */

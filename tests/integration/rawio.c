@@ -19,8 +19,8 @@
  *   size        fstat(2): "size N" and "regular" or "other"
  *   ok          nothing (exit 0): a "#!" interpreter for tests
  *
- * Exit 0 when the line is "data", "copied", "sent" or "size", else 1.  The digest
- * is computed here (no library: FIPS 180-4 SHA-256).
+ * Exit 0 when the line is "data", "copied", "sent" or "size", else 1.
+ * The digest is computed here (no library: FIPS 180-4 SHA-256).
  */
 #include <errno.h>
 #include <fcntl.h>

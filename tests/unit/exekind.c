@@ -176,7 +176,8 @@ int main(void)
 	m.len = 100;		/* the program headers are cut off */
 	T_EQ(probe(0), FDX_UNKNOWN);
 	elf_img(&m, false, 4, 0);
-	((Elf64_Phdr *)(m.b + 64))[1].p_filesz = 4096;	/* notes too long */
+	/* notes too long */
+	((Elf64_Phdr *)(m.b + 64))[1].p_filesz = 4096;
 	T_EQ(probe(0), FDX_STATIC);
 	memset(&m, 0, sizeof(m));
 	m.len = 3;
