@@ -29,11 +29,24 @@
  *   dev/   fusefile transport only: the private FUSE mount whose file
  *          "fuse" is the emulated device
  *   pid    the emulator's pid
+ *   bin/   fusermount3 and fusermount: links to fusedev(1), which, run by
+ *          those names from here, mount on this directory's emulator
+ *          (fusedev run puts bin/ first in PATH)
+ *   unshimmed  the programs the shim said it cannot enter (static, Go),
+ *          one "warned PATH" or "refused PATH" line each (PATH
+ *          absolute), appended under flock(2): each is said once per
+ *          emulator
  */
 #define FUSEDEV_ENV_DIR		"FUSEDEV_DIR"
 #define FUSEDEV_PORT_NAME	"port"
 #define FUSEDEV_MTAB_NAME	"mtab"
 #define FUSEDEV_PID_NAME	"pid"
+#define FUSEDEV_BIN_NAME	"bin"
+#define FUSEDEV_UNSHIMMED_NAME	"unshimmed"
+/* What to do about a program the shim cannot enter: warn (the default,
+ * once), refuse (exec fails with EPERM; fusedev run --strict) or allow
+ * (silently). */
+#define FUSEDEV_ENV_UNSHIMMED	"FUSEDEV_UNSHIMMED"
 #define FUSEDEV_FUSEFILE_MNT	"dev"
 #define FUSEDEV_FUSEFILE_NAME	"fuse"
 #define FUSEDEV_CUSE_DEFAULT	"fusedev"	/* /dev/fusedev */
@@ -123,6 +136,13 @@ struct fusedev_whoami {
  * clone's argument (the fusefile transport's restricted ioctls).
  */
 #define FUSEDEV_IOC_CLONE_KEY	_IOW(FUSE_DEV_IOC_MAGIC, 0x42, uint64_t)
+/*
+ * fusefile: drop the kernel's cached attributes of this open's inode of
+ * the device file, so that the next fstat(2) of the fd asks (a client's
+ * GETATTR answers its file's size and times).  The shim sends it for the
+ * emulated fds that a program it cannot enter inherits at exec.
+ */
+#define FUSEDEV_IOC_ATTR_INVAL	_IO(FUSE_DEV_IOC_MAGIC, 0x4a)
 
 /*
  * Any other ioctl on a client's device open is the emulated file's: the

@@ -105,13 +105,13 @@ static struct emu_dev *fi_dev(struct fuse_file_info *fi)
 	return (struct emu_dev *)(uintptr_t)fi->fh;
 }
 
-void devop_open(fuse_req_t req, struct fuse_file_info *fi)
+struct emu_dev *dev_open(fuse_req_t req, struct fuse_file_info *fi)
 {
 	struct emu_dev *dev = calloc(1, sizeof(*dev));
 
 	if (!dev) {
 		fuse_reply_err(req, ENOMEM);
-		return;
+		return NULL;
 	}
 	fdk_dev_init(&dev->fdk);
 	list_init(&dev->readers);
@@ -141,7 +141,14 @@ void devop_open(fuse_req_t req, struct fuse_file_info *fi)
 		/* The opener was interrupted: no release will come. */
 		dev_unhash(dev);
 		free(dev);
+		return NULL;
 	}
+	return dev;
+}
+
+void devop_open(fuse_req_t req, struct fuse_file_info *fi)
+{
+	dev_open(req, fi);
 }
 
 /* ---- the daemon's side ---------------------------------------------- */
@@ -348,11 +355,43 @@ struct client_io {
 	struct emu_cred cred;
 	int op;
 	size_t size;
+	int64_t off;			/* CIO_READ: -1, the position */
 	int datasync;
-	char *buf;
+	char *buf;			/* CIO_STAT: the device's stat */
 };
 
-enum { CIO_READ, CIO_WRITE, CIO_FLUSH, CIO_FSYNC };
+enum { CIO_READ, CIO_WRITE, CIO_FLUSH, CIO_FSYNC, CIO_STAT };
+
+/* Seconds the attributes of @f's inode stay valid (fresh: just asked). */
+static double cio_attr_timeout(const struct vfile *f)
+{
+	uint64_t now = loop_now_ns(), until = f->inode->attr_expire;
+
+	return until > now ? (until - now) / 1e9 : 0;
+}
+
+/* The device file's attributes @st with the size, blocks and times of
+ * the file bound to it, as a program without the shim fstat()s it. */
+static int cio_stat(struct client_io *io, struct vfile *f, struct stat *st)
+{
+	struct fdp_file_in in = { .open_key = f->key };
+	struct fdp_stat_out o;
+	size_t len = sizeof(o);
+	int r;
+
+	r = vfs_file_op(&io->cred, FDP_OP_FSTAT, &in, NULL, 0, &o, &len);
+	if (r < 0)
+		return r;
+	memcpy(st, io->buf, sizeof(*st));
+	st->st_size = o.attr.size;
+	st->st_blocks = o.attr.blocks;
+	st->st_blksize = o.attr.blksize;
+	st->st_nlink = o.attr.nlink;
+	st->st_atim = (struct timespec){ o.attr.atime, o.attr.atimensec };
+	st->st_mtim = (struct timespec){ o.attr.mtime, o.attr.mtimensec };
+	st->st_ctim = (struct timespec){ o.attr.ctime, o.attr.ctimensec };
+	return 0;
+}
 
 static void cio_interrupt(fuse_req_t req, void *data)
 {
@@ -371,10 +410,18 @@ static void client_io_fiber(void *arg)
 	fuse_req_interrupt_func(io->req, cio_interrupt, fiber_self());
 	switch (io->op) {
 	case CIO_READ:
-		r = vfile_read(&io->cred, f, io->buf, io->size, -1);
+		r = vfile_read(&io->cred, f, io->buf, io->size, io->off);
 		if (r >= 0)
 			fuse_reply_buf(io->req, io->buf, r);
 		break;
+	case CIO_STAT: {
+		struct stat st;
+
+		r = cio_stat(io, f, &st);
+		if (!r)
+			fuse_reply_attr(io->req, &st, cio_attr_timeout(f));
+		break;
+	}
 	case CIO_WRITE:
 		r = vfile_write(&io->cred, f, io->buf, io->size, -1);
 		if (r >= 0)
@@ -399,7 +446,8 @@ static void client_io_fiber(void *arg)
 }
 
 static void client_io(fuse_req_t req, struct emu_dev *dev, int op,
-		      const char *data, size_t size, int datasync)
+		      const void *data, size_t size, int64_t off,
+		      int datasync)
 {
 	struct client_io *io = calloc(1, sizeof(*io));
 	int r = -ENOMEM;
@@ -410,13 +458,14 @@ static void client_io(fuse_req_t req, struct emu_dev *dev, int op,
 	io->dev = dev;
 	io->op = op;
 	io->size = size;
+	io->off = off;
 	io->datasync = datasync;
 	emu_cred_from_req(req, &io->cred);
-	if (op == CIO_READ || op == CIO_WRITE) {
+	if (op == CIO_READ || op == CIO_WRITE || op == CIO_STAT) {
 		io->buf = malloc(size ? size : 1);
 		if (!io->buf)
 			goto err_free;
-		if (op == CIO_WRITE)
+		if (op != CIO_READ)
 			memcpy(io->buf, data, size);
 	}
 	vfile_get(dev->file);
@@ -577,8 +626,24 @@ void devop_read(fuse_req_t req, size_t size, off_t off,
 	struct dev_waiter *w;
 	int err;
 
+	/*
+	 * A READ without a lock owner comes from the page cache of the
+	 * device file (fusefile: fuse_read_folio, fuse_readahead), which a
+	 * program without the shim fills by mapping a client's fd: it reads
+	 * the open file at that offset, as mmap does.  Only mmap, when the
+	 * shim opened the device O_DIRECT (the kernel's splice then reads
+	 * through read_iter); else it could be a splice at the kernel's own
+	 * offset of the fd, which is not the open file's position: EIO.
+	 * Every read() reaches us through fuse_direct_io, with the caller's
+	 * lock owner (CUSE too): at the open file's position.
+	 */
 	if (dev->kind == FUSEDEV_KIND_CLIENT) {
-		client_io(req, dev, CIO_READ, NULL, size, 0);
+		if (!fi->lock_owner && !(dev->flags & O_DIRECT)) {
+			fuse_reply_err(req, EIO);
+			return;
+		}
+		client_io(req, dev, CIO_READ, NULL, size,
+			  fi->lock_owner || off < 0 ? -1 : off, 0);
 		return;
 	}
 	if (off > 0) {
@@ -658,7 +723,7 @@ void devop_write(fuse_req_t req, const char *buf, size_t size, off_t off,
 	ssize_t r;
 
 	if (dev->kind == FUSEDEV_KIND_CLIENT) {
-		client_io(req, dev, CIO_WRITE, buf, size, 0);
+		client_io(req, dev, CIO_WRITE, buf, size, -1, 0);
 		return;
 	}
 	if (dev_gather(dev, req, &buf, &size, off))
@@ -708,7 +773,7 @@ void devop_flush(fuse_req_t req, struct fuse_file_info *fi)
 		/* A close of an fd: the closer's POSIX locks on the inode
 		 * go now, before close(2) returns (lock.c). */
 		lock_flush(dev->file, fuse_req_ctx(req)->pid);
-		client_io(req, dev, CIO_FLUSH, NULL, 0, 0);
+		client_io(req, dev, CIO_FLUSH, NULL, 0, -1, 0);
 		return;
 	}
 	fuse_reply_err(req, 0);
@@ -719,10 +784,21 @@ void devop_fsync(fuse_req_t req, int datasync, struct fuse_file_info *fi)
 	struct emu_dev *dev = fi_dev(fi);
 
 	if (dev->kind == FUSEDEV_KIND_CLIENT) {
-		client_io(req, dev, CIO_FSYNC, NULL, 0, datasync);
+		client_io(req, dev, CIO_FSYNC, NULL, 0, -1, datasync);
 		return;
 	}
 	fuse_reply_err(req, EINVAL);
+}
+
+void devop_getattr(fuse_req_t req, struct emu_dev *dev, const struct stat *st)
+{
+	if (dev && dev->kind == FUSEDEV_KIND_CLIENT && dev->file) {
+		client_io(req, dev, CIO_STAT, st, sizeof(*st), -1, 0);
+		return;
+	}
+	/* a daemon's stays what it is; an unattached open may be bound */
+	fuse_reply_attr(req, st, dev && dev->kind == FUSEDEV_KIND_DAEMON ?
+			3600 : 0);
 }
 
 void devop_poll(fuse_req_t req, struct fuse_file_info *fi,

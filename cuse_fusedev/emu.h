@@ -30,6 +30,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "fdk.h"
@@ -111,6 +112,8 @@ struct emu_dev {
 	struct emu_cred opener;
 	int flags;			/* open flags */
 	struct emu_dev *hnext;		/* key hash */
+	uint64_t ino;			/* fusefile: its inode */
+	struct emu_dev *inext;		/* fusefile: inode hash */
 	bool released;
 	bool warned;			/* a bad reply was logged */
 	char *out_buf;			/* a message longer than a read chunk */
@@ -126,6 +129,12 @@ uint64_t emu_random64(void);
 /* The transport-neutral device operations.  @req is the transport's
  * request; each replies to it exactly once, now or later. */
 void devop_open(fuse_req_t req, struct fuse_file_info *fi);
+/* devop_open that returns the new open (NULL: none was made). */
+struct emu_dev *dev_open(fuse_req_t req, struct fuse_file_info *fi);
+/* GETATTR of the device file inode of @dev (NULL: none), whose own
+ * attributes are @st: a client's shows its file's size and times. */
+void devop_getattr(fuse_req_t req, struct emu_dev *dev,
+		   const struct stat *st);
 void devop_read(fuse_req_t req, size_t size, off_t off,
 		struct fuse_file_info *fi);
 void devop_write(fuse_req_t req, const char *buf, size_t size, off_t off,

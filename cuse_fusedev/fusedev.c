@@ -8,6 +8,10 @@
  * there; otherwise starts a private one in a fresh directory, waits until
  * it is ready, runs CMD with FUSEDEV_DIR and LD_PRELOAD set, then stops
  * the private emulator.  Exits with CMD's status.
+ *
+ * Run as fusermount3 or fusermount (the links in an emulator's runtime
+ * directory, bin/), it is the mount helper of that emulator: see
+ * "fusermount3 and fusermount" below.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +34,8 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "exekind.h"
+#include "fusedev.h"
 #include "fusedev_port.h"
 
 #define READY_TIMEOUT_MS	15000
@@ -38,9 +44,7 @@
 static bool verbose;
 static pid_t child_pid;
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2),
-						       noreturn));
-static void die(const char *fmt, ...)
+void die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -55,18 +59,21 @@ static void die(const char *fmt, ...)
 static void usage(FILE *fp)
 {
 	fprintf(fp,
-"Usage: fusedev run [-t auto|cuse|fusefile] [-d DIR] [-v] [--] CMD [ARG]...\n"
+"Usage: fusedev run [-t auto|cuse|fusefile] [-d DIR] [-s] [-v] [--] CMD\n"
+"                   [ARG]...\n"
 "Run CMD with FUSE daemons and file systems served by cuse_fusedev.\n"
 "\n"
 "  -t, --transport=T  transport of a private emulator (auto)\n"
 "  -d, --dir=DIR      use or start the emulator of runtime directory DIR\n"
+"  -s, --strict       refuse static and Go programs (not FUSE daemons),\n"
+"                     which the shim cannot enter\n"
 "  -v, --verbose      the emulator logs mounts and connections\n"
 "  -h, --help         this help\n");
 }
 
 /* Where a sibling of this program lives: the build tree keeps
  * cuse_fusedev beside fusedev and the shim in ../mountshim. */
-static char *locate(const char *env, const char *rel, const char *installed)
+char *locate(const char *env, const char *rel, const char *installed)
 {
 	char exe[PATH_MAX], *dir, *p;
 	const char *e = getenv(env);
@@ -88,7 +95,7 @@ static char *locate(const char *env, const char *rel, const char *installed)
 }
 
 /* An emulator is alive at @dir when its mount table names a live pid. */
-static bool emulator_alive(const char *dir)
+bool emulator_alive(const char *dir)
 {
 	char path[PATH_MAX];
 	struct fusedev_mtab *mt;
@@ -108,6 +115,15 @@ static bool emulator_alive(const char *dir)
 		alive = true;
 	munmap(mt, sizeof(*mt));
 	return alive;
+}
+
+ssize_t fd_pread(void *ctx, void *buf, size_t len, uint64_t off)
+{
+	ssize_t n;
+
+	while ((n = pread(*(int *)ctx, buf, len, off)) < 0 && errno == EINTR)
+		;
+	return n < 0 ? -errno : n;
 }
 
 static pid_t start_emulator(const char *emu, const char *dir,
@@ -225,6 +241,89 @@ static int stop_emulator(pid_t pid, const char *dir, bool rm)
 				     WEXITSTATUS(status);
 }
 
+/*
+ * CMD as execvp(3) finds it, judged as the shim judges every program
+ * exec'd under it (core/exekind.h): said when the shim cannot enter it;
+ * under FUSEDEV_UNSHIMMED=refuse (--strict) refused, exit 126.
+ */
+static void check_command(const char *file)
+{
+	const char *path = getenv("PATH"), *p, *e;
+	char cand[PATH_MAX], msg[PATH_MAX + 256];
+	int policy = fdx_policy(getenv(FUSEDEV_ENV_UNSHIMMED)), fd = -1, r;
+	unsigned int flags = policy == FDX_REFUSE ? FDX_PROBE_LIBS : 0;
+	struct fdx_probe pr;
+	struct stat st;
+
+	if (policy == FDX_ALLOW)
+		return;
+	if (strchr(file, '/')) {
+		fd = open(file, O_RDONLY | O_CLOEXEC);
+		snprintf(cand, sizeof(cand), "%s", file);
+	}
+	for (p = path ? path : "/bin:/usr/bin"; !strchr(file, '/');
+	     p = e + 1) {
+		e = strchrnul(p, ':');
+		snprintf(cand, sizeof(cand), "%.*s%s%s", (int)(e - p), p,
+			 e > p ? "/" : "", file);
+		if (access(cand, X_OK) == 0 && stat(cand, &st) == 0 &&
+		    S_ISREG(st.st_mode)) {
+			fd = open(cand, O_RDONLY | O_CLOEXEC);
+			break;
+		}
+		if (!*e)
+			break;
+	}
+	if (fd < 0 || fdx_probe(fd_pread, &fd, flags, &pr) < 0)
+		goto out;
+	if (pr.kind == FDX_SCRIPT && pr.interp[0] == '/') {
+		/* its interpreter is what runs */
+		close(fd);
+		snprintf(cand, sizeof(cand), "%s", pr.interp);
+		fd = open(cand, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fdx_probe(fd_pread, &fd, flags, &pr) < 0)
+			goto out;
+	}
+	r = fdx_verdict(&pr, policy, "fusedev", cand, msg, sizeof(msg));
+	if (r)
+		fprintf(stderr, "%s\n", msg);
+	if (r < 0)
+		exit(126);
+out:
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * DIR/bin first in PATH: its fusermount3 and fusermount mount on this
+ * emulator whoever runs them (see above).  Without them a daemon the
+ * shim cannot enter would run the set-user-ID helper: said, not fatal.
+ */
+static void set_path(const char *dir)
+{
+	char bin[PATH_MAX], helper[PATH_MAX + 16], *path;
+	const char *old = getenv("PATH");
+	size_t n;
+
+	if (!realpath(dir, bin) ||
+	    strlen(bin) + sizeof("/" FUSEDEV_BIN_NAME) > sizeof(bin))
+		die("%s: %s", dir, strerror(errno ? errno : ENAMETOOLONG));
+	strcat(bin, "/" FUSEDEV_BIN_NAME);
+	snprintf(helper, sizeof(helper), "%s/fusermount3", bin);
+	if (access(helper, X_OK) < 0)
+		fprintf(stderr, "fusedev: %s: %s: daemons without the shim "
+			"would mount kernel FUSE\n", helper, strerror(errno));
+	n = strlen(bin);
+	if (!old)
+		old = "/usr/local/bin:/usr/bin:/bin";
+	if (!strncmp(old, bin, n) && (old[n] == ':' || !old[n]))
+		return;
+	if (asprintf(&path, "%s:%s", bin, old) < 0)
+		die("out of memory");
+	setenv("PATH", path, 1);
+	free(path);
+}
+
 static void forward(int sig)
 {
 	if (child_pid > 0)
@@ -237,6 +336,7 @@ static int cmd_run(int argc, char **argv)
 		{ "transport", required_argument, NULL, 't' },
 		{ "dir", required_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "strict", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -251,7 +351,8 @@ static int cmd_run(int argc, char **argv)
 	if (!transport || !*transport)
 		transport = "auto";
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+t:d:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+t:d:svh", longopts,
+				NULL)) != -1) {
 		switch (c) {
 		case 't':
 			transport = optarg;
@@ -261,6 +362,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'v':
 			verbose = true;
+			break;
+		case 's':
+			setenv(FUSEDEV_ENV_UNSHIMMED, "refuse", 1);
 			break;
 		case 'h':
 			usage(stdout);
@@ -277,6 +381,7 @@ static int cmd_run(int argc, char **argv)
 	if (strcmp(transport, "auto") && strcmp(transport, "cuse") &&
 	    strcmp(transport, "fusefile"))
 		die("unknown transport '%s' (auto, cuse, fusefile)", transport);
+	check_command(argv[optind]);
 	if (!strcmp(transport, "auto") && access("/dev/cuse", F_OK) < 0 &&
 	    access("/dev/fuse", R_OK | W_OK) < 0)
 		die("no transport: /dev/cuse is missing (load the cuse module) "
@@ -314,6 +419,7 @@ static int cmd_run(int argc, char **argv)
 	}
 
 	setenv(FUSEDEV_ENV_DIR, dir, 1);
+	set_path(dir);
 	old = getenv("LD_PRELOAD");
 	if (old && *old) {
 		if (asprintf(&preload, "%s:%s", shim, old) < 0)
@@ -359,6 +465,12 @@ static int cmd_run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	const char *fm = fm_name();
+
+	if (fm)
+		return fusermount_main(fm, argv);
+	if (argc >= 3 && !strcmp(argv[1], FM_STAGE2))
+		return fusermount_stage2(argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
 	if (argc >= 2 && (!strcmp(argv[1], "-h") ||

@@ -77,6 +77,63 @@ static int default_dir(void)
 	return 0;
 }
 
+static const char *const fusermount_names[] = { "fusermount3",
+						 "fusermount" };
+
+/* fusedev(1), whose fusermount3 role bin/ links to: beside this program
+ * (the build tree), else the installed one. */
+static int fusedev_path(char *buf, size_t size)
+{
+	char exe[FUSEDEV_PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash && (size_t)(slash - exe) + sizeof("/fusedev") <=
+			     size) {
+			memcpy(slash, "/fusedev", sizeof("/fusedev"));
+			memcpy(buf, exe, slash - exe + sizeof("/fusedev"));
+			if (access(buf, X_OK) == 0)
+				return 0;
+		}
+	}
+	snprintf(buf, size, "%s/fusedev", FUSEDEV_BINDIR);
+	return access(buf, X_OK) < 0 ? -errno : 0;
+}
+
+/*
+ * bin/fusermount3 and bin/fusermount: what a daemon the shim cannot enter
+ * (Go, static) runs to mount, found through the PATH fusedev run sets.
+ * Without them such a daemon would run the set-user-ID helper and mount
+ * kernel FUSE, so a failure is said, though the emulator still serves.
+ */
+static void make_bin(void)
+{
+	char target[FUSEDEV_PATH_MAX], path[FUSEDEV_PATH_MAX];
+	size_t i;
+	int r;
+
+	r = fusedev_path(target, sizeof(target));
+	if (r < 0) {
+		emu_log("fusedev not found (%s): no %s/%s", strerror(-r),
+			emu_opts.dir, FUSEDEV_BIN_NAME);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s", emu_opts.dir, FUSEDEV_BIN_NAME);
+	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+		emu_log("%s: %s", path, strerror(errno));
+		return;
+	}
+	for (i = 0; i < sizeof(fusermount_names) / sizeof(char *); i++) {
+		snprintf(path, sizeof(path), "%s/%s/%s", emu_opts.dir,
+			 FUSEDEV_BIN_NAME, fusermount_names[i]);
+		unlink(path);
+		if (symlink(target, path) < 0)
+			emu_log("%s: %s", path, strerror(errno));
+	}
+}
+
 /* The runtime directory: ours alone, and not another live emulator's. */
 static int prepare_dir(void)
 {
@@ -111,15 +168,24 @@ static int prepare_dir(void)
 		return -errno;
 	fprintf(fp, "%d\n", getpid());
 	fclose(fp);
+	make_bin();
 	return 0;
 }
 
 static void cleanup_dir(void)
 {
-	const char *names[] = { FUSEDEV_PID_NAME, FUSEDEV_MTAB_NAME };
+	const char *names[] = { FUSEDEV_PID_NAME, FUSEDEV_MTAB_NAME,
+				FUSEDEV_UNSHIMMED_NAME };
 	char path[FUSEDEV_PATH_MAX];
 	size_t i;
 
+	for (i = 0; i < sizeof(fusermount_names) / sizeof(char *); i++) {
+		snprintf(path, sizeof(path), "%s/%s/%s", emu_opts.dir,
+			 FUSEDEV_BIN_NAME, fusermount_names[i]);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/%s", emu_opts.dir, FUSEDEV_BIN_NAME);
+	rmdir(path);
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", emu_opts.dir, names[i]);
 		unlink(path);

@@ -42,6 +42,57 @@
 static uint64_t devfile_ino = DEVFILE_INO;
 static bool devfile_opened;
 
+/*
+ * The size an open's inode starts with, until a GETATTR (a client's:
+ * its file's size, the device's 0 otherwise).  Only programs without
+ * the shim meet the kernel's own uses of i_size on a client's fd:
+ * copy_file_range(2) copies nothing past it (vfs_copy_file_range), a
+ * mapping faults past it.  Large, so that neither stops short before the
+ * open file's end does; reads past that end return nothing, as on Linux.
+ * The attributes are kept an hour, as the shim's own uses (glibc's
+ * internal fstat of a stream) need nothing else; the shim drops them
+ * (FUSEDEV_IOC_ATTR_INVAL) for the fds a program without it inherits.
+ */
+#define FF_OPEN_SIZE	(1ll << 62)
+
+/*
+ * Which device open an inode of the device file is, for its GETATTR:
+ * fstat(2) asks by inode only.  The last open of an inode wins (two
+ * opens share one only when their lookups raced).
+ */
+#define FF_INO_HASH 256
+
+static struct emu_dev *ff_inos[FF_INO_HASH];
+
+static void ff_ino_set(struct emu_dev *dev, uint64_t ino)
+{
+	dev->ino = ino;
+	dev->inext = ff_inos[ino % FF_INO_HASH];
+	ff_inos[ino % FF_INO_HASH] = dev;
+}
+
+static struct emu_dev *ff_ino_dev(uint64_t ino)
+{
+	struct emu_dev *d;
+
+	for (d = ff_inos[ino % FF_INO_HASH]; d; d = d->inext)
+		if (d->ino == ino)
+			return d;
+	return NULL;
+}
+
+static void ff_ino_drop(struct emu_dev *dev)
+{
+	struct emu_dev **pp;
+
+	for (pp = &ff_inos[dev->ino % FF_INO_HASH]; *pp; pp = &(*pp)->inext) {
+		if (*pp == dev) {
+			*pp = dev->inext;
+			return;
+		}
+	}
+}
+
 static struct fuse_session *session;
 static struct fuse_buf session_buf;
 static char fusefile_mnt[FUSEDEV_PATH_MAX];
@@ -169,6 +220,7 @@ static void ff_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	e.attr_timeout = 3600;
 	e.entry_timeout = 0;
 	ff_attr(devfile_ino, &e.attr);
+	e.attr.st_size = FF_OPEN_SIZE;
 	fuse_reply_entry(req, &e);
 }
 
@@ -178,7 +230,10 @@ static void ff_getattr(fuse_req_t req, fuse_ino_t ino,
 	struct stat st;
 
 	ff_attr(ino, &st);
-	fuse_reply_attr(req, &st, 3600);
+	if (ino == FUSE_ROOT_ID)
+		fuse_reply_attr(req, &st, 3600);
+	else
+		devop_getattr(req, ff_ino_dev(ino), &st);
 }
 
 static void ff_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
@@ -205,13 +260,17 @@ static void ff_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 
 static void ff_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct emu_dev *dev;
+
 	if (ino == FUSE_ROOT_ID) {
 		fuse_reply_err(req, EISDIR);
 		return;
 	}
 	if (ino == devfile_ino)
 		devfile_opened = true;
-	devop_open(req, fi);
+	dev = dev_open(req, fi);
+	if (dev)
+		ff_ino_set(dev, ino);
 }
 
 static void ff_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -234,6 +293,7 @@ static void ff_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void ff_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
+	ff_ino_drop((struct emu_dev *)(uintptr_t)fi->fh);
 	devop_release(req, fi);
 }
 
@@ -253,6 +313,11 @@ static void ff_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd,
 		     void *arg, struct fuse_file_info *fi, unsigned int flags,
 		     const void *in_buf, size_t in_bufsz, size_t out_bufsz)
 {
+	if (cmd == FUSEDEV_IOC_ATTR_INVAL) {
+		fuse_lowlevel_notify_inval_inode(session, ino, -1, 0);
+		fuse_reply_ioctl(req, 0, NULL, 0);
+		return;
+	}
 	devop_ioctl(req, cmd, arg, fi, flags, in_buf, in_bufsz, out_bufsz);
 }
 
@@ -447,6 +512,7 @@ void transport_stop(void)
 			fuse_session_unmount(session);
 		fuse_session_destroy(session);
 		rmdir(fusefile_mnt);
+		memset(ff_inos, 0, sizeof(ff_inos));
 	}
 	session = NULL;
 	free(session_buf.mem);

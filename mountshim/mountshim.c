@@ -301,6 +301,26 @@ int shim_open_device(int flags)
 	return fd < 0 ? -errno : fd;
 }
 
+/*
+ * fusefile: O_DIRECT, so that the kernel's sendfile and splice of the fd
+ * (in a program without the shim) read through the device at the open
+ * file's position (copy_splice_read) instead of the device file's page
+ * cache, which only mmap uses then.  A kernel that refuses O_DIRECT on a
+ * FUSE file gets a plain open (the emulator answers such an open's page
+ * cache reads with EIO).
+ */
+int shim_open_client_device(int flags)
+{
+	int fd;
+
+	if (shim.mtab->transport == FUSEDEV_TRANSPORT_FUSEFILE) {
+		fd = shim_open_device(O_RDWR | O_DIRECT | flags);
+		if (fd != -EINVAL)
+			return fd;
+	}
+	return shim_open_device(O_RDWR | flags);
+}
+
 /* ---- the mount table ---------------------------------------------------- */
 
 bool shim_have_mounts(void)

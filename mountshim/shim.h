@@ -226,6 +226,8 @@ bool shim_is_device_fd(int fd);
 int shim_whoami(int fd, struct fusedev_whoami *who);
 /* Open the device node itself: REAL(open), never routed. */
 int shim_open_device(int flags);
+/* The same, read-write, for a client's file (@flags: O_CLOEXEC or 0). */
+int shim_open_client_device(int flags);
 
 /* ---- routing ------------------------------------------------------------ */
 
@@ -442,6 +444,16 @@ long shim_exec(int dirfd, const char *path, char *const argv[],
 /* execve(2), emulated or real (also: a real script, emulated
  * interpreter): returns -errno. */
 long shim_exec_path(const char *path, char *const argv[], char *const envp[]);
+/*
+ * A program the shim cannot enter (static, Go: core/exekind.h), about to
+ * be exec'd from @dirfd/@path (execveat's AT_EMPTY_PATH and
+ * AT_SYMLINK_NOFOLLOW) with @envp (NULL: environ): said once on stderr;
+ * -EPERM when FUSEDEV_UNSHIMMED=refuse (in @envp) refuses it, else 0.
+ * _search: @file as execvp(3) finds it.
+ */
+long shim_exec_check(int dirfd, const char *path, int flags,
+		     char *const envp[]);
+long shim_exec_check_search(const char *file, char *const envp[]);
 /* execvpe(3) (@shell: /bin/sh on ENOEXEC; posix_spawnp does not). */
 long shim_execvpe(const char *file, char *const argv[], char *const envp[],
 		  bool shell);

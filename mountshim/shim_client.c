@@ -104,7 +104,7 @@ long shim_client_open(struct shim_route *rt, int flags, mode_t mode)
 	else
 		mode = 0;
 	/* The device first: the fd number is the lowest free, as open(2). */
-	fd = shim_open_device(O_RDWR | (flags & O_CLOEXEC));
+	fd = shim_open_client_device(flags & O_CLOEXEC);
 	if (fd < 0)
 		return fd;
 	r = shim_op_path(rt, FDP_OP_OPEN, NULL, flags, mode, 0, NULL, 0, &o,

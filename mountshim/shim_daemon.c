@@ -483,9 +483,10 @@ SHIM_EXPORT ssize_t splice(int in, loff_t *off_in, int out, loff_t *off_out,
  */
 struct fm_args {
 	const char *prog;		/* "fusermount3" or "fusermount" */
+	const char *name;		/* argv[0] as given, for messages */
 	const char *opts;
 	const char *mnt;
-	bool unmount, quiet, lazy, auto_only, sync_init;
+	bool unmount, quiet, lazy, auto_only, sync_init, extra;
 };
 
 static void fm_err(const struct fm_args *a, const char *fmt, ...)
@@ -497,7 +498,7 @@ static void fm_err(const struct fm_args *a, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	n = snprintf(buf, sizeof(buf), "%s: ", a->prog);
+	n = snprintf(buf, sizeof(buf), "%.*s: ", PATH_MAX, a->name);
 	va_start(ap, fmt);
 	n += vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);
 	va_end(ap);
@@ -539,16 +540,15 @@ static int fm_parse(struct fm_args *a, char *const argv[], bool report)
 	a->prog = argv && argv[0] ? base_name(argv[0]) : "fusermount3";
 	if (!a->prog || !*a->prog)
 		a->prog = "fusermount3";
+	a->name = argv && argv[0] && *argv[0] ? argv[0] : a->prog;
 	for (i = 1; argv && argv[i]; i++) {
 		const char *s = argv[i];
 
 		if (dashdash || s[0] != '-' || !s[1]) {
-			if (a->mnt) {
-				if (report)
-					fm_err(a, "too many arguments");
-				return -1;
-			}
-			a->mnt = s;
+			if (a->mnt)
+				a->extra = true;
+			else
+				a->mnt = s;
 			continue;
 		}
 		if (!strcmp(s, "--")) {
@@ -603,12 +603,23 @@ static int fm_parse(struct fm_args *a, char *const argv[], bool report)
 					break;
 				default:
 					if (report)
-						fm_err(a, "invalid option -%c",
-						       *s);
+						fm_err(a, "invalid option -- "
+						       "'%c'", *s);
 					return -1;
 				}
 			}
 		}
+	}
+	/* fusermount3's checks after its getopt loop, in its order */
+	if (a->lazy && !a->unmount) {
+		if (report)
+			fm_err(a, "-z can only be used with -u");
+		return -1;
+	}
+	if (a->extra) {
+		if (report)
+			fm_err(a, "extra arguments after the mountpoint");
+		return -1;
 	}
 	return 0;
 help:
@@ -1070,11 +1081,16 @@ SHIM_EXPORT int execve(const char *path, char *const argv[],
 	char *const *env;
 	int e = errno;
 
+	long r;
+
 	if (unlikely(is_fusermount(path)) && fm_ours(argv))
 		fm_exec(argv, envp);
 	SHIM_CWD_ENV(envp, env);
 	if (unlikely(shim_have_mounts()))
 		return shim_result(shim_exec_path(path, argv, env), e);
+	r = shim_exec_check(AT_FDCWD, path, 0, env);
+	if (r < 0)
+		return shim_result(r, e);
 	return REAL(execve)(path, argv, env);
 }
 
@@ -1088,7 +1104,9 @@ SHIM_EXPORT int execveat(int dirfd, const char *path, char *const argv[],
 
 	SHIM_CWD_ENV(envp, env);
 	r = shim_exec(dirfd, path, argv, env, flags, &rt);
-	if (r != 1)
+	if (r == 1)	/* the real file system's: judged, then exec'd */
+		r = shim_exec_check(rt.dirfd, rt.path, flags, env);
+	if (r < 0)
 		return shim_result(r, e);
 	return REAL(execveat)(rt.dirfd, rt.path, argv, env, flags);
 }
@@ -1102,7 +1120,9 @@ SHIM_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 
 	SHIM_CWD_ENV(envp, env);
 	r = shim_exec(fd, "", argv, env, AT_EMPTY_PATH, &rt);
-	if (r != 1)
+	if (r == 1)	/* a real fd: judged, then exec'd */
+		r = shim_exec_check(fd, "", AT_EMPTY_PATH, env);
+	if (r < 0)
 		return shim_result(r, e);
 	return REAL(fexecve)(fd, argv, env);
 }
@@ -1112,11 +1132,16 @@ SHIM_EXPORT int execv(const char *path, char *const argv[])
 	char *const *env;
 	int e = errno;
 
+	long r;
+
 	if (unlikely(is_fusermount(path)) && fm_ours(argv))
 		fm_exec(argv, environ);
 	SHIM_CWD_ENV(environ, env);
 	if (unlikely(shim_have_mounts()))
 		return shim_result(shim_exec_path(path, argv, env), e);
+	r = shim_exec_check(AT_FDCWD, path, 0, env);
+	if (r < 0)
+		return shim_result(r, e);
 	if (env == environ)
 		return REAL(execv)(path, argv);
 	return REAL(execve)(path, argv, env);
@@ -1127,11 +1152,16 @@ SHIM_EXPORT int execvp(const char *file, char *const argv[])
 	char *const *env;
 	int e = errno;
 
+	long r;
+
 	if (unlikely(is_fusermount(file)) && fm_ours(argv))
 		fm_exec(argv, environ);
 	SHIM_CWD_ENV(environ, env);
 	if (unlikely(shim_exec_ours(file, true)))
 		return shim_result(shim_execvpe(file, argv, env, true), e);
+	r = shim_exec_check_search(file, env);
+	if (r < 0)
+		return shim_result(r, e);
 	if (env == environ)
 		return REAL(execvp)(file, argv);
 	return REAL(execvpe)(file, argv, env);
@@ -1143,11 +1173,16 @@ SHIM_EXPORT int execvpe(const char *file, char *const argv[],
 	char *const *env;
 	int e = errno;
 
+	long r;
+
 	if (unlikely(is_fusermount(file)) && fm_ours(argv))
 		fm_exec(argv, envp);
 	SHIM_CWD_ENV(envp, env);
 	if (unlikely(shim_exec_ours(file, true)))
 		return shim_result(shim_execvpe(file, argv, env, true), e);
+	r = shim_exec_check_search(file, env);
+	if (r < 0)
+		return shim_result(r, e);
 	return REAL(execvpe)(file, argv, env);
 }
 
@@ -1235,9 +1270,14 @@ SHIM_EXPORT int posix_spawn(pid_t *pid, const char *path,
 
 	if (unlikely(is_fusermount(path)) && fm_ours(argv))
 		return spawn_fusermount(pid, fa, argv, envp);
+	long r;
+
 	if (unlikely(shim_exec_ours(path, false) ||
 		     shim_spawn_actions_ours(fa)))
 		return shim_spawn(pid, path, fa, attr, argv, envp, false);
+	r = shim_exec_check(AT_FDCWD, path, 0, envp);
+	if (r < 0)
+		return (int)-r;
 	SHIM_CWD_ENV(envp, env);
 	return REAL(posix_spawn)(pid, path, fa, attr, argv, env);
 }
@@ -1251,9 +1291,14 @@ SHIM_EXPORT int posix_spawnp(pid_t *pid, const char *file,
 
 	if (unlikely(is_fusermount(file)) && fm_ours(argv))
 		return spawn_fusermount(pid, fa, argv, envp);
+	long r;
+
 	if (unlikely(shim_exec_ours(file, true) ||
 		     shim_spawn_actions_ours(fa)))
 		return shim_spawn(pid, file, fa, attr, argv, envp, true);
+	r = shim_exec_check_search(file, envp);
+	if (r < 0)
+		return (int)-r;
 	SHIM_CWD_ENV(envp, env);
 	return REAL(posix_spawnp)(pid, file, fa, attr, argv, env);
 }

@@ -39,7 +39,11 @@
  */
 #include "shim.h"
 
+#include "exekind.h"
+
 #include <sched.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -49,8 +53,6 @@
 #define MFD_EXEC		0x0010U
 #endif
 
-/* What the kernel reads of a file to pick its format (BINPRM_BUF_SIZE). */
-#define X_HDR_SIZE		256
 /* Interpreter rewrites before ELOOP: exec_binprm's depth. */
 #define X_MAX_DEPTH		5
 /* glibc's execvp/posix_spawnp default search path (_CS_PATH). */
@@ -348,60 +350,253 @@ static long x_open_fd(struct xconn *c, const struct shim_fdinfo *fi,
 	return 0;
 }
 
-/* ---- "#!" ----------------------------------------------------------------*/
-
-static inline bool spacetab(char ch)
+/* ---- programs the shim cannot enter -------------------------------------
+ *
+ * A static or Go program (or one of another ELF class) makes its own
+ * system calls: the real directories show under emulated mountpoints for
+ * it, and what it writes there lands in them.  Before such a program is
+ * exec'd the shim says so on stderr, once per emulator (the runtime
+ * directory's record of them), or refuses it (EPERM) under
+ * FUSEDEV_UNSHIMMED=refuse, except a Go program built with a FUSE
+ * library: a daemon, whose mount goes through the emulator's helper.  A
+ * "#!" script is judged by its interpreter (one level).  What cannot be
+ * read passes.  Stack only (vfork children).
+ */
+/* FUSEDEV_UNSHIMMED as the new program gets it (@envp), else ours. */
+static int x_unshimmed_mode(char *const envp[])
 {
-	return ch == ' ' || ch == '\t';
+	static const char key[] = FUSEDEV_ENV_UNSHIMMED "=";
+	const char *v = NULL;
+	size_t i;
+
+	for (i = 0; envp && envp[i]; i++)
+		if (!strncmp(envp[i], key, sizeof(key) - 1))
+			v = envp[i] + sizeof(key) - 1;
+	return fdx_policy(envp ? v : getenv(FUSEDEV_ENV_UNSHIMMED));
+}
+
+static ssize_t x_fd_read(void *ctx, void *buf, size_t len, uint64_t off)
+{
+	ssize_t n;
+
+	while ((n = REAL(pread64)(*(int *)ctx, buf, len, off)) < 0 &&
+	       errno == EINTR)
+		;
+	return n < 0 ? -errno : n;
+}
+
+/* @msg and a newline on stderr, in one write. */
+static void x_say(char *msg, size_t size)
+{
+	size_t n = strnlen(msg, size - 1);
+	int e = errno;
+
+	msg[n++] = '\n';
+	if (REAL(write)(STDERR_FILENO, msg, n) < 0)
+		(void)0;
+	errno = e;
+}
+
+/* Is "@what @path" not in the runtime directory's record yet?  Then it
+ * is now; true as well when there is no record to keep (another
+ * user's). */
+#define X_RECORD_MAX	(256 * 1024)
+
+static bool x_first_report(const char *what, const char *path)
+{
+	char name[PATH_MAX + 16], buf[PATH_MAX + 4096], key[PATH_MAX + 16];
+	size_t have = 0, total = 0, klen;
+	bool found = false;
+	char *line, *nl;
+	ssize_t n;
+	int fd;
+
+	klen = snprintf(key, sizeof(key), "%s %s\n", what, path);
+	if (klen >= sizeof(key))
+		return true;
+	snprintf(name, sizeof(name), "%s/%s", shim.dir,
+		 FUSEDEV_UNSHIMMED_NAME);
+	fd = REAL(open)(name, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC |
+			O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return true;
+	while (REAL(flock)(fd, LOCK_EX) < 0 && errno == EINTR)
+		;
+	while (!found && (n = REAL(pread64)(fd, buf + have,
+					    sizeof(buf) - have, total)) > 0) {
+		total += n;
+		have += n;
+		for (line = buf; (nl = memchr(line, '\n', buf + have - line));
+		     line = nl + 1) {
+			if ((size_t)(nl + 1 - line) == klen &&
+			    !memcmp(line, key, klen)) {
+				found = true;
+				break;
+			}
+		}
+		/* a partial line waits for the rest; one too long is
+		 * nobody's */
+		have = buf + have - line;
+		if (have == sizeof(buf))
+			have = 0;
+		memmove(buf, line, have);
+	}
+	if (!found && total < X_RECORD_MAX &&
+	    REAL(write)(fd, key, klen) < 0)
+		(void)0;
+	REAL(close)(fd);
+	return !found;
 }
 
 /*
- * The interpreter line of the X_HDR_SIZE bytes at @b (zero-padded past
- * the file's end, one more byte of room), as binfmt_script reads it:
- * the line ends at the first newline; without one in the buffer, the
- * interpreter's name must end (blank or NUL) inside the buffer, the
- * rest is cut at the buffer's last byte.  Blanks around are trimmed;
- * the name ends at a blank or NUL; what follows the blanks after it,
- * up to the end of the line, is one argument.  0 and *@name, *@arg
- * (NULL if none) pointing into @b; -ENOEXEC when there is no name.
+ * fusefile: a program without the shim that inherits emulated fds must
+ * see their files' size and times in fstat(2): the kernel's attributes
+ * of their device inodes, kept for the shim's own uses, are dropped
+ * (FUSEDEV_IOC_ATTR_INVAL), and its fstat asks the emulator.
  */
-static long parse_interp(char *b, char **name, char **arg)
+static bool x_fds_need_inval(void)
 {
-	char *nl = memchr(b, '\n', X_HDR_SIZE);
-	char *p, *end;
+	return shim.mtab->transport == FUSEDEV_TRANSPORT_FUSEFILE;
+}
 
-	*arg = NULL;
-	if (nl) {
-		end = nl;
+static void x_inval_inherited(void)
+{
+	char buf[2048];
+	long got, pos;
+	int dir, fd, fl;
+
+	if (!x_fds_need_inval())
+		return;
+	dir = REAL(open)("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return;
+	while ((got = syscall(SYS_getdents64, dir, buf, sizeof(buf))) > 0) {
+		for (pos = 0; pos < got;) {
+			struct dirent64 *d = (struct dirent64 *)(buf + pos);
+
+			pos += d->d_reclen;
+			if (d->d_name[0] < '0' || d->d_name[0] > '9')
+				continue;
+			fd = atoi(d->d_name);
+			fl = fd == dir ? -1 : REAL(fcntl)(fd, F_GETFD);
+			if (fl >= 0 && !(fl & FD_CLOEXEC) &&
+			    shim_is_device_fd(fd))
+				REAL(ioctl)(fd, FUSEDEV_IOC_ATTR_INVAL);
+		}
+	}
+	REAL(close)(dir);
+}
+
+/*
+ * The program exec would run from @fd, named @shown (NULL: the fd's own
+ * path), under policy @mode: 0 (said so, once, if it is one we cannot
+ * enter; its inherited emulated fds made ready for it) or -EPERM.
+ */
+static long x_check_fd(int fd, const char *shown, int mode)
+{
+	unsigned int flags = mode == FDX_REFUSE ? FDX_PROBE_LIBS : 0;
+	char real[PATH_MAX], proc[40], msg[PATH_MAX + 256];
+	struct shim_route rt;
+	struct fdx_probe p;
+	int ifd = -1;
+	long r = 0;
+	ssize_t n;
+
+	if (fdx_probe(x_fd_read, &fd, flags, &p) < 0)
+		return 0;
+	if (p.kind == FDX_SCRIPT) {
+		/* its interpreter is what runs: a real one, judged here */
+		if (p.interp[0] != '/' || shim_route(&rt, AT_FDCWD,
+						     p.interp) != 0)
+			return 0;
+		ifd = REAL(open)(p.interp, O_RDONLY | O_CLOEXEC);
+		if (ifd < 0 || fdx_probe(x_fd_read, &ifd, flags, &p) < 0)
+			goto out;
+		fd = ifd;
+		shown = NULL;
+	}
+	if (!fdx_unshimmed(p.kind))
+		goto out;
+	if (!shown) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		n = readlink(proc, real, sizeof(real) - 1);
+		real[n > 0 ? n : 0] = '\0';
+		shown = real;
+	}
+	r = fdx_verdict(&p, mode, "libmountshim", shown, msg, sizeof(msg) - 1);
+	if (r && x_first_report(r < 0 ? "refused" : "warned", shown))
+		x_say(msg, sizeof(msg));
+	if (r >= 0)
+		x_inval_inherited();
+out:
+	if (ifd >= 0)
+		REAL(close)(ifd);
+	return r < 0 ? r : 0;
+}
+
+long shim_exec_check(int dirfd, const char *path, int flags,
+		     char *const envp[])
+{
+	int mode = x_unshimmed_mode(envp), fd;
+	struct shim_route rt;
+	char proc[40];
+	long r;
+
+	if (!shim_active() || !path ||
+	    (mode == FDX_ALLOW && !x_fds_need_inval()))
+		return 0;
+	if (!*path && (flags & AT_EMPTY_PATH)) {
+		/* an emulated fd is judged from its memfd */
+		if (shim_is_device_fd(dirfd))
+			return 0;
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", dirfd);
+		fd = REAL(open)(proc, O_RDONLY | O_CLOEXEC);
 	} else {
-		end = b + X_HDR_SIZE - 1;
-		for (p = b + 2; p <= end && spacetab(*p); p++)
-			;
-		if (p > end)
-			return -ENOEXEC;
-		while (p <= end && !spacetab(*p) && *p)
-			p++;
-		if (p > end)
-			return -ENOEXEC;	/* the name may be cut */
+		/* an emulated path too */
+		if (shim_route(&rt, dirfd, path) != 0)
+			return 0;
+		fd = REAL(openat)(rt.dirfd, rt.path, O_RDONLY | O_CLOEXEC |
+				  (flags & AT_SYMLINK_NOFOLLOW ? O_NOFOLLOW :
+				   0));
 	}
-	while (end > b + 2 && spacetab(end[-1]))
-		end--;
-	*end = '\0';
-	for (p = b + 2; p < end && spacetab(*p); p++)
-		;
-	if (p >= end)
-		return -ENOEXEC;
-	*name = p;
-	while (p < end && *p && !spacetab(*p))
-		p++;
-	if (p < end && *p) {
-		*p++ = '\0';
-		while (p < end && spacetab(*p))
-			p++;
-		if (p < end)
-			*arg = p;	/* "" when a NUL comes first */
-	}
-	return 0;
+	if (fd < 0)
+		return 0;
+	r = x_check_fd(fd, NULL, mode);
+	REAL(close)(fd);
+	return r;
+}
+
+static long path_each(const char *file,
+		      long (*fn)(const char *cand, void *arg), void *arg);
+
+struct cand_check {
+	char *const *envp;
+	long r;
+};
+
+/* execvp's first candidate that exec would run: judged. */
+static long cand_check(const char *cand, void *arg)
+{
+	struct cand_check *c = arg;
+
+	if (REAL(access)(cand, X_OK) < 0)
+		return 0;
+	c->r = shim_exec_check(AT_FDCWD, cand, 0, c->envp);
+	return 1;
+}
+
+long shim_exec_check_search(const char *file, char *const envp[])
+{
+	struct cand_check c = { .envp = envp };
+
+	if (!shim_active() || !file || !*file ||
+	    (x_unshimmed_mode(envp) == FDX_ALLOW && !x_fds_need_inval()))
+		return 0;
+	if (strchr(file, '/'))
+		return shim_exec_check(AT_FDCWD, file, 0, envp);
+	if (strlen(file) <= NAME_MAX)
+		path_each(file, cand_check, &c);
+	return c.r;
 }
 
 /* ---- exec ----------------------------------------------------------------*/
@@ -515,7 +710,7 @@ static long x_memfd(struct xexec *x, uint64_t key, const char *path,
 			p += w;
 			n -= w;
 		}
-		if (off < X_HDR_SIZE)
+		if (off < FDX_HDR_SIZE)
 			break;		/* the header was the whole file */
 		n = xc_pread(&x->c, key, buf, FDP_IO_MAX, off);
 		if (n < 0) {
@@ -549,6 +744,13 @@ static long x_exec_memfd(struct xexec *x, uint64_t key, const char *path,
 	if (fd < 0)
 		return fd;
 	xc_close(&x->c);
+	if (x_unshimmed_mode(x->envp) != FDX_ALLOW || x_fds_need_inval()) {
+		r = x_check_fd(fd, path, x_unshimmed_mode(x->envp));
+		if (r < 0) {
+			REAL(close)(fd);
+			return r;
+		}
+	}
 	COMM_ENV(x, env);
 	SHIM_DBG(SHIM_DBG_CLIENT, "exec %s from memfd %ld", path, fd);
 	x_execveat(fd, "", argv, env, AT_EMPTY_PATH);
@@ -603,6 +805,9 @@ static long x_interp(struct xexec *x, const char *iname, char *const argv[],
 	if (r == 0)
 		return x_level(x, key, false, iname, argv, depth + 1);
 	xc_close(&x->c);
+	r = shim_exec_check(AT_FDCWD, rt.path, 0, x->envp);
+	if (r < 0)
+		return r;
 	COMM_ENV(x, env);
 	SHIM_DBG(SHIM_DBG_CLIENT, "exec interpreter %s", rt.path);
 	REAL(execve)(rt.path, argv, env);
@@ -617,19 +822,19 @@ static long x_interp(struct xexec *x, const char *iname, char *const argv[],
 static long x_level(struct xexec *x, uint64_t key, bool inaccessible,
 		    const char *path, char *const argv[], int depth)
 {
-	char hdr[X_HDR_SIZE + 1], *iname, *iarg;
+	char hdr[FDX_HDR_SIZE + 1], *iname, *iarg;
 	size_t argc = argv_count(argv), i, k = 0;
 	char **nargv;
 	ssize_t got;
 	long r;
 
 	memset(hdr, 0, sizeof(hdr));
-	got = xc_pread(&x->c, key, hdr, X_HDR_SIZE, 0);
+	got = xc_pread(&x->c, key, hdr, FDX_HDR_SIZE, 0);
 	if (got < 0)
 		return got;
 	if (got < 2 || hdr[0] != '#' || hdr[1] != '!')
 		return x_exec_memfd(x, key, path, hdr, got, argv);
-	r = parse_interp(hdr, &iname, &iarg);
+	r = fdx_parse_interp(hdr, &iname, &iarg);
 	if (r < 0)
 		return r;
 	if (inaccessible)
@@ -714,7 +919,7 @@ static long x_real_script(const char *path, char *const argv[],
 {
 	struct xexec x = { .c = { .fd = -1 }, .envp = envp,
 			   .comm = base_name(path) };
-	char hdr[X_HDR_SIZE + 1], *iname, *iarg;
+	char hdr[FDX_HDR_SIZE + 1], *iname, *iarg;
 	size_t argc = argv_count(argv), i, k = 0;
 	struct shim_route rt;
 	char **nargv;
@@ -726,10 +931,10 @@ static long x_real_script(const char *path, char *const argv[],
 	if (fd < 0)
 		return -ENOENT;
 	memset(hdr, 0, sizeof(hdr));
-	got = REAL(pread)(fd, hdr, X_HDR_SIZE, 0);
+	got = REAL(pread)(fd, hdr, FDX_HDR_SIZE, 0);
 	REAL(close)(fd);
 	if (got < 2 || hdr[0] != '#' || hdr[1] != '!' ||
-	    parse_interp(hdr, &iname, &iarg) < 0 ||
+	    fdx_parse_interp(hdr, &iname, &iarg) < 0 ||
 	    shim_route(&rt, AT_FDCWD, iname) <= 0)
 		return -ENOENT;
 	nargv = alloca((argc + 4) * sizeof(char *));
@@ -753,6 +958,9 @@ long shim_exec_path(const char *path, char *const argv[], char *const envp[])
 	long r = shim_exec(AT_FDCWD, path, argv, envp, 0, &rt);
 
 	if (r != 1)
+		return r;
+	r = shim_exec_check(rt.dirfd, rt.path, 0, envp);
+	if (r < 0)
 		return r;
 	REAL(execve)(rt.path, argv, envp);
 	r = -errno;
@@ -987,7 +1195,7 @@ static long x_open_bound(struct shim_route *rt, int flags, mode_t mode)
 		}
 	}
 	if (r == 0) {
-		fd = shim_open_device(O_RDWR | (flags & O_CLOEXEC));
+		fd = shim_open_client_device(flags & O_CLOEXEC);
 		if (fd >= 0 &&
 		    REAL(ioctl)(fd, FUSEDEV_IOC_BIND, &oo.open_key) < 0) {
 			r = -errno;

@@ -23,6 +23,7 @@
 #                            wait for the daemon's exit; 0 only if both
 #                            worked; $STOP_STATUS = its exit
 #   kill_daemon MNT SIGNAL   send SIGNAL to MNT's daemon
+#   system_cmd NAME          the system's NAME, not the emulator's helper
 #   reap_daemon MNT          wait (5 s) for an exited daemon, forget it
 #   is_mounted MNT           the mode's mount table lists MNT
 #   step NAME                start a named part of the transcript (a
@@ -232,6 +233,16 @@ run_deadline() {
 }
 
 # ---- mount tables ------------------------------------------------------
+
+# The system's NAME, not the emulator's mount helpers that `fusedev run`
+# puts first in PATH (fusedev(1)).
+system_cmd() {
+	if [ "$IT_MODE" = emulated ] && [ -n "${FUSEDEV_DIR:-}" ]; then
+		PATH=${PATH#"$(realpath "$FUSEDEV_DIR")/bin:"} command -v "$1"
+	else
+		command -v "$1"
+	fi
+}
 
 kernel_mounted() {
 	awk -v m="$1" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo

@@ -39,7 +39,7 @@ if [ "${ACL_INNER:-}" != 1 ]; then
 	done
 	as_nobody true 2>/dev/null ||
 		skip "setpriv cannot switch to uid $NR_UID"
-	[ -u "$(command -v fusermount3)" ] ||
+	[ -u "$(system_cmd fusermount3)" ] ||
 		skip "fusermount3 is not setuid root"
 	if [ "${FUSEDEV_TRANSPORT:-}" = cuse ]; then
 		as_nobody test -w /dev/cuse 2>/dev/null ||

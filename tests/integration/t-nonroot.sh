@@ -30,7 +30,7 @@ if [ "${NR_INNER:-}" != 1 ]; then
 	command -v setpriv >/dev/null || skip "no setpriv"
 	as_nobody true 2>/dev/null ||
 		skip "setpriv cannot switch to uid $NR_UID"
-	[ -u "$(command -v fusermount3)" ] ||
+	[ -u "$(system_cmd fusermount3)" ] ||
 		skip "fusermount3 is not setuid root"
 	# An emulator of nobody's on the cuse transport needs /dev/cuse,
 	# which is root's (0600) unless the system says otherwise.
