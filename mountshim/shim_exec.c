@@ -662,9 +662,9 @@ long shim_exec(int dirfd, const char *path, char *const argv[],
 
 	rt->dirfd = dirfd;
 	rt->path = path;
-	if (!shim_have_mounts() || !path)
+	if (!shim_have_mounts())
 		return 1;
-	if (!*path && (flags & AT_EMPTY_PATH)) {
+	if ((flags & AT_EMPTY_PATH) && shim_empty_str(path)) {
 		fi.path = fdpath;
 		if (!shim_fd_lookup(dirfd, &fi))
 			return 1;
@@ -818,15 +818,21 @@ static long cand_routed(const char *cand, void *arg)
 
 bool shim_exec_ours(const char *file, bool search)
 {
+	char name[PATH_MAX];
 	struct shim_route rt;
 
-	if (!file || !shim_have_mounts())
+	if (!shim_have_mounts())
 		return false;
-	if (!search || strchr(file, '/'))
+	if (!search)
 		return shim_route(&rt, AT_FDCWD, file) != 0;
-	if (!*file || strlen(file) > NAME_MAX)
+	/* a name that cannot be read is the C library's to refuse */
+	if (!shim_peek(file, name, sizeof(name)))
 		return false;
-	return path_each(file, cand_routed, NULL) != 0;
+	if (strchr(name, '/'))
+		return shim_route(&rt, AT_FDCWD, file) != 0;
+	if (!*name || strlen(name) > NAME_MAX)
+		return false;
+	return path_each(name, cand_routed, NULL) != 0;
 }
 
 struct search {

@@ -368,14 +368,16 @@ int shim_port_call(struct shim_call *call)
 	 * in between is not lost in a handler before the wait.
 	 */
 	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
+	REAL(pthread_sigmask)(SIG_BLOCK, &all, &old);
 	do
 		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		REAL(pthread_sigmask)(SIG_SETMASK, &old, NULL);
 		r = conn_error(errno);
-		conn_lost(c);
+		/* a caller's buffer the kernel could not read: not sent */
+		if (r != -EFAULT)
+			conn_lost(c);
 		goto out;
 	}
 
@@ -401,13 +403,16 @@ int shim_port_call(struct shim_call *call)
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0) {
-			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			REAL(pthread_sigmask)(SIG_SETMASK, &old, NULL);
 			r = n < 0 ? conn_error(errno) : -ENOTCONN;
-			conn_lost(c);
+			/* a caller's buffer the kernel could not fill: the
+			 * reply is gone, the connection is not */
+			if (r != -EFAULT)
+				conn_lost(c);
 			goto out;
 		}
 		if ((size_t)n < sizeof(rh)) {
-			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			REAL(pthread_sigmask)(SIG_SETMASK, &old, NULL);
 			r = -EIO;
 			goto out;
 		}
@@ -415,7 +420,7 @@ int shim_port_call(struct shim_call *call)
 			continue;		/* not ours: an old reply */
 		break;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	REAL(pthread_sigmask)(SIG_SETMASK, &old, NULL);
 	call->outlen = n - sizeof(rh);
 	r = rh.error;
 	if (r > 0 && r != FDP_EXTERNAL)

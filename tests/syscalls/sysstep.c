@@ -36,6 +36,19 @@
  * (taken as is) or with '=' (the rest, verbatim: relative to the cwd or
  * to a dirfd).  NULL is a null pointer.  Numbers and flags: C integers
  * or symbolic names joined with '|' (O_*, AT_*, SEEK_*, F_*, ...).
+ *
+ * Bad pointers, for paths and strings and for a step's buffer: BAD is
+ * 0xDEADC0DE, UNMAPPED the start of an unmapped page, KERNEL an address
+ * in the kernel's half, NONCANON a non-canonical one, EDGE:TEXT the
+ * bytes of TEXT (a path as above) ending where an unmapped page starts,
+ * with no NUL; RDONLY (buffers only) a read-only page.  "buf=X" among
+ * a step's arguments makes X the buffer the call reads or writes (stat
+ * buffer, read/write data, xattr value, readlink and getcwd buffer,
+ * dirents, the flock of fcntl, the times of the utime calls, the offset
+ * of sendfile, copy_file_range and splice (the input one), realpath's
+ * result); "vec=X" the iovec array of the vector calls.  Results in a
+ * buffer given so are not printed.  A step that faults (a C library
+ * function reading a bad pointer itself) prints the signal.
  * Named results follow "->": fds, DIR and FILE streams, mappings,
  * directory positions; they are the fd arguments of later steps
  * (AT_FDCWD and plain numbers work too).
@@ -61,6 +74,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <setjmp.h>
+#include <spawn.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -426,19 +440,89 @@ static struct var *V(int i, enum vkind kind)
 	return v;
 }
 
+/* Two pages, the second unmapped: the first one's end is the edge. */
+static char *edge_page(void)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	char *m = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (m == MAP_FAILED || munmap(m + pg, pg) < 0)
+		badcase("mmap: %s", strerror(errno));
+	return m + pg;
+}
+
+/* @n bytes of @text ending at an unmapped page, no NUL after them. */
+static char *at_edge(const char *text, size_t n)
+{
+	char *end = edge_page();
+
+	memcpy(end - n, text, n);
+	return end - n;
+}
+
+/* A bad pointer named by @w (see the header), or NULL when @w is none. */
+static void *bad_ptr(const char *w, bool buffer)
+{
+	static char *ro;
+
+	if (!strcmp(w, "BAD"))
+		return (void *)0xDEADC0DEul;
+	if (!strcmp(w, "UNMAPPED"))
+		return edge_page();
+	if (!strcmp(w, "KERNEL"))
+		return (void *)0xffff800000001000ul;
+	if (!strcmp(w, "NONCANON"))
+		return (void *)0x0000800000000000ul;
+	if (buffer && !strcmp(w, "RDONLY")) {
+		if (!ro) {
+			ro = mmap(NULL, sysconf(_SC_PAGESIZE), PROT_READ,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (ro == MAP_FAILED)
+				badcase("mmap: %s", strerror(errno));
+		}
+		return ro;
+	}
+	return NULL;
+}
+
+static const char *P(int i);
+
+/* A string argument: NULL, a bad pointer, or the text. */
 static const char *STR(int i)
 {
-	return isnull(i) ? NULL : arg(i)->s;
+	void *b;
+
+	if (isnull(i))
+		return NULL;
+	if (!arg(i)->quoted && (b = bad_ptr(a[i].s, false)))
+		return b;
+	if (!a[i].quoted && !strncmp(a[i].s, "EDGE:", 5))
+		return at_edge(a[i].s + 5, strlen(a[i].s + 5));
+	return a[i].s;
 }
 
 /* A path argument (see the header). */
 static const char *P(int i)
 {
 	struct tok *t = arg(i);
+	void *b;
 	char *p;
 
 	if (isnull(i))
 		return NULL;
+	if (!t->quoted && (b = bad_ptr(t->s, false)))
+		return b;
+	if (!t->quoted && !strncmp(t->s, "EDGE:", 5)) {
+		struct tok save = *t;
+		const char *q;
+
+		/* the path as it would be, then moved to the edge */
+		t->s += 5;
+		q = P(i);
+		*t = save;
+		return at_edge(q, strlen(q));
+	}
 	if (t->quoted || t->s[0] == '/' || t->s[0] == '$')
 		return t->s;	/* $... was expanded already */
 	if (t->s[0] == '=')
@@ -446,6 +530,17 @@ static const char *P(int i)
 	if (asprintf(&p, "%s/%s", casedir, t->s) < 0)
 		abort();
 	return p;
+}
+
+/* The step's "buf=X" and "vec=X" (NULL, or a bad pointer), and whether
+ * one was given. */
+static void *buf_ov, *vec_ov;
+static bool has_buf_ov, has_vec_ov;
+
+/* The buffer a call uses: @dflt, or the step's buf=. */
+static void *B(void *dflt)
+{
+	return has_buf_ov ? buf_ov : dflt;
 }
 
 /* A failed call's fd result is -1: later steps get EBADF. */
@@ -529,6 +624,7 @@ static void tokenize(char *line)
 	bool arrow = false;
 
 	na = nres = 0;
+	has_buf_ov = has_vec_ov = false;
 	for (;;) {
 		char buf[8192];
 		size_t n = 0;
@@ -576,6 +672,26 @@ static void tokenize(char *line)
 			if (nres == 4)
 				badcase("too many results");
 			res[nres++] = strdup(buf);
+			continue;
+		}
+		if (!q && (!strncmp(buf, "buf=", 4) ||
+			   !strncmp(buf, "vec=", 4))) {
+			bool isvec = buf[0] == 'v';
+			void *b = strcmp(buf + 4, "NULL") ?
+				  bad_ptr(buf + 4, true) : NULL;
+
+			if (!b && strcmp(buf + 4, "NULL")) {
+				if (strncmp(buf + 4, "EDGE", 4))
+					badcase("bad buffer %s", buf);
+				b = edge_page() - 8;
+			}
+			if (isvec) {
+				vec_ov = b;
+				has_vec_ov = true;
+			} else {
+				buf_ov = b;
+				has_buf_ov = true;
+			}
 			continue;
 		}
 		if (na == MAXARGS)
@@ -767,9 +883,9 @@ static void c_read(void)
 	size_t n = (size_t)I(1);
 	char *buf = malloc(n + 1);
 
-	CALL(ssize_t, r, read(FD(0), buf, n));
+	CALL(ssize_t, r, read(FD(0), B(buf), n));
 	o_ret(r, e_r);
-	if (r >= 0)
+	if (r >= 0 && !has_buf_ov)
 		o(" "), o_bytes(buf, r);
 }
 
@@ -778,20 +894,20 @@ static void c_pread(void)
 	size_t n = (size_t)I(1);
 	char *buf = malloc(n + 1);
 
-	CALL(ssize_t, r, pread(FD(0), buf, n, (off_t)I(2)));
+	CALL(ssize_t, r, pread(FD(0), B(buf), n, (off_t)I(2)));
 	o_ret(r, e_r);
-	if (r >= 0)
+	if (r >= 0 && !has_buf_ov)
 		o(" "), o_bytes(buf, r);
 }
 
 static void c_write(void)
 {
-	RET(write(FD(0), arg(1)->s, a[1].len));
+	RET(write(FD(0), B(arg(1)->s), a[1].len));
 }
 
 static void c_pwrite(void)
 {
-	RET(pwrite(FD(0), arg(1)->s, a[1].len, (off_t)I(2)));
+	RET(pwrite(FD(0), B(arg(1)->s), a[1].len, (off_t)I(2)));
 }
 
 /* iovecs from arguments @from..: sizes (read) or strings (write). */
@@ -808,13 +924,23 @@ static int make_iov(struct iovec *iov, int from, bool rd)
 			iov[n].iov_len = a[i].len;
 		}
 	}
+	if (n && has_buf_ov)
+		iov[0].iov_base = buf_ov;
 	return n;
+}
+
+/* The iovec array a vector call gets: @iov, or the step's vec=. */
+static struct iovec *V_IOV(struct iovec *iov)
+{
+	return has_vec_ov ? vec_ov : iov;
 }
 
 static void o_iov(const struct iovec *iov, int n, ssize_t r)
 {
 	int i;
 
+	if (has_buf_ov || has_vec_ov)
+		return;
 	for (i = 0; i < n && r > 0; i++) {
 		size_t k = (size_t)r < iov[i].iov_len ? (size_t)r :
 			   iov[i].iov_len;
@@ -830,7 +956,7 @@ static void c_readv(void)
 	struct iovec iov[8];
 	int n = make_iov(iov, 1, true);
 
-	CALL(ssize_t, r, readv(FD(0), iov, n));
+	CALL(ssize_t, r, readv(FD(0), V_IOV(iov), n));
 	o_ret(r, e_r);
 	o_iov(iov, n, r);
 }
@@ -840,7 +966,7 @@ static void c_writev(void)
 	struct iovec iov[8];
 	int n = make_iov(iov, 1, false);
 
-	RET(writev(FD(0), iov, n));
+	RET(writev(FD(0), V_IOV(iov), n));
 }
 
 static void c_preadv(void)
@@ -848,7 +974,7 @@ static void c_preadv(void)
 	struct iovec iov[8];
 	int n = make_iov(iov, 2, true);
 
-	CALL(ssize_t, r, preadv(FD(0), iov, n, (off_t)I(1)));
+	CALL(ssize_t, r, preadv(FD(0), V_IOV(iov), n, (off_t)I(1)));
 	o_ret(r, e_r);
 	o_iov(iov, n, r);
 }
@@ -858,7 +984,7 @@ static void c_pwritev(void)
 	struct iovec iov[8];
 	int n = make_iov(iov, 2, false);
 
-	RET(pwritev(FD(0), iov, n, (off_t)I(1)));
+	RET(pwritev(FD(0), V_IOV(iov), n, (off_t)I(1)));
 }
 
 static void c_preadv2(void)
@@ -866,7 +992,8 @@ static void c_preadv2(void)
 	struct iovec iov[8];
 	int n = make_iov(iov, 3, true);
 
-	CALL(ssize_t, r, preadv2(FD(0), iov, n, (off_t)I(1), (int)I(2)));
+	CALL(ssize_t, r, preadv2(FD(0), V_IOV(iov), n, (off_t)I(1),
+				 (int)I(2)));
 	o_ret(r, e_r);
 	o_iov(iov, n, r);
 }
@@ -876,7 +1003,7 @@ static void c_pwritev2(void)
 	struct iovec iov[8];
 	int n = make_iov(iov, 3, false);
 
-	RET(pwritev2(FD(0), iov, n, (off_t)I(1), (int)I(2)));
+	RET(pwritev2(FD(0), V_IOV(iov), n, (off_t)I(1), (int)I(2)));
 }
 
 static void c_lseek(void)
@@ -939,10 +1066,11 @@ static void c_copy_file_range(void)
 {
 	loff_t oi, oo, *pi = offarg(1, &oi), *po = offarg(3, &oo);
 
-	CALL(ssize_t, r, copy_file_range(FD(0), pi, FD(2), po, (size_t)I(4),
+	CALL(ssize_t, r, copy_file_range(FD(0), B(pi), FD(2), po,
+					 (size_t)I(4),
 					 has(5) ? (unsigned)I(5) : 0));
 	o_ret(r, e_r);
-	if (pi)
+	if (pi && !has_buf_ov)
 		o(" off_in=%lld", (long long)oi);
 	if (po)
 		o(" off_out=%lld", (long long)oo);
@@ -956,9 +1084,9 @@ static void c_sendfile(void)
 		off = (off_t)I(2);
 		po = &off;
 	}
-	CALL(ssize_t, r, sendfile(FD(0), FD(1), po, (size_t)I(3)));
+	CALL(ssize_t, r, sendfile(FD(0), FD(1), B(po), (size_t)I(3)));
 	o_ret(r, e_r);
-	if (po)
+	if (po && !has_buf_ov)
 		o(" off=%lld", (long long)off);
 }
 
@@ -966,10 +1094,10 @@ static void c_splice(void)
 {
 	loff_t oi, oo, *pi = offarg(1, &oi), *po = offarg(3, &oo);
 
-	CALL(ssize_t, r, splice(FD(0), pi, FD(2), po, (size_t)I(4),
+	CALL(ssize_t, r, splice(FD(0), B(pi), FD(2), po, (size_t)I(4),
 				has(5) ? (unsigned)I(5) : 0));
 	o_ret(r, e_r);
-	if (pi)
+	if (pi && !has_buf_ov)
 		o(" off_in=%lld", (long long)oi);
 	if (po)
 		o(" off_out=%lld", (long long)oo);
@@ -1055,9 +1183,10 @@ static void c_fcntl(void)
 			.l_len = (off_t)I(4),
 		};
 
-		CALL(int, r, fcntl(fd, cmd, &fl));
+		CALL(int, r, fcntl(fd, cmd, B(&fl)));
 		o_ret(r, e_r);
-		if (r == 0 && (cmd == F_GETLK || cmd == F_OFD_GETLK)) {
+		if (r == 0 && !has_buf_ov &&
+		    (cmd == F_GETLK || cmd == F_OFD_GETLK)) {
 			if (fl.l_type == F_UNLCK) {
 				o(" {F_UNLCK}");
 			} else {
@@ -1104,9 +1233,9 @@ static void c_stat(void)
 {
 	struct stat st;
 
-	CALL(int, r, stat(P(0), &st));
+	CALL(int, r, stat(P(0), B(&st)));
 	o_ret(r, e_r);
-	if (r == 0)
+	if (r == 0 && !has_buf_ov)
 		o_stat(&st);
 }
 
@@ -1114,9 +1243,9 @@ static void c_lstat(void)
 {
 	struct stat st;
 
-	CALL(int, r, lstat(P(0), &st));
+	CALL(int, r, lstat(P(0), B(&st)));
 	o_ret(r, e_r);
-	if (r == 0)
+	if (r == 0 && !has_buf_ov)
 		o_stat(&st);
 }
 
@@ -1124,9 +1253,9 @@ static void c_stat64(void)
 {
 	struct stat64 st;
 
-	CALL(int, r, stat64(P(0), &st));
+	CALL(int, r, stat64(P(0), B(&st)));
 	o_ret(r, e_r);
-	if (r == 0)
+	if (r == 0 && !has_buf_ov)
 		o_stat((struct stat *)&st);
 }
 
@@ -1134,9 +1263,9 @@ static void c_fstat(void)
 {
 	struct stat st;
 
-	CALL(int, r, fstat(FD(0), &st));
+	CALL(int, r, fstat(FD(0), B(&st)));
 	o_ret(r, e_r);
-	if (r == 0)
+	if (r == 0 && !has_buf_ov)
 		o_stat(&st);
 }
 
@@ -1144,9 +1273,9 @@ static void c_fstatat(void)
 {
 	struct stat st;
 
-	CALL(int, r, fstatat(FD(0), P(1), &st, (int)I(2)));
+	CALL(int, r, fstatat(FD(0), P(1), B(&st), (int)I(2)));
 	o_ret(r, e_r);
-	if (r == 0)
+	if (r == 0 && !has_buf_ov)
 		o_stat(&st);
 }
 
@@ -1154,9 +1283,9 @@ static void c_statx(void)
 {
 	struct statx sx;
 
-	CALL(int, r, statx(FD(0), P(1), (int)I(2), (unsigned)I(3), &sx));
+	CALL(int, r, statx(FD(0), P(1), (int)I(2), (unsigned)I(3), B(&sx)));
 	o_ret(r, e_r);
-	if (r == 0)
+	if (r == 0 && !has_buf_ov)
 		o_statx(&sx);
 }
 
@@ -1252,28 +1381,28 @@ static void c_utime(void)
 		ub.modtime = (time_t)I(2);
 		u = &ub;
 	}
-	RET(utime(P(0), u));
+	RET(utime(P(0), B(u)));
 }
 
 static void c_utimes(void)
 {
 	struct timeval tv[2];
 
-	RET(utimes(P(0), tvarg(1, tv)));
+	RET(utimes(P(0), B(tvarg(1, tv))));
 }
 
 static void c_lutimes(void)
 {
 	struct timeval tv[2];
 
-	RET(lutimes(P(0), tvarg(1, tv)));
+	RET(lutimes(P(0), B(tvarg(1, tv))));
 }
 
 static void c_futimes(void)
 {
 	struct timeval tv[2];
 
-	RET(futimes(FD(0), tvarg(1, tv)));
+	RET(futimes(FD(0), B(tvarg(1, tv))));
 }
 
 static void c_utimensat(void)
@@ -1281,14 +1410,14 @@ static void c_utimensat(void)
 	struct timespec ts[2];
 	struct timespec *t = tsarg(2, ts);
 
-	RET(utimensat(FD(0), P(1), t, (int)I(t ? 6 : 3)));
+	RET(utimensat(FD(0), P(1), B(t), (int)I(t ? 6 : 3)));
 }
 
 static void c_futimens(void)
 {
 	struct timespec ts[2];
 
-	RET(futimens(FD(0), tsarg(1, ts)));
+	RET(futimens(FD(0), B(tsarg(1, ts))));
 }
 
 static void c_link(void)
@@ -1314,7 +1443,7 @@ static void c_symlinkat(void)
 static void o_link(ssize_t r, int e, const char *buf)
 {
 	o_ret(r, e);
-	if (r >= 0) {
+	if (r >= 0 && !has_buf_ov) {
 		char *s = strndup(buf, r);
 
 		o(" \"");
@@ -1328,7 +1457,7 @@ static void c_readlink(void)
 	size_t n = (size_t)I(1);
 	char *buf = calloc(1, n + 1);
 
-	CALL(ssize_t, r, readlink(P(0), buf, n));
+	CALL(ssize_t, r, readlink(P(0), B(buf), n));
 	o_link(r, e_r, buf);
 }
 
@@ -1337,7 +1466,7 @@ static void c_readlinkat(void)
 	size_t n = (size_t)I(2);
 	char *buf = calloc(1, n + 1);
 
-	CALL(ssize_t, r, readlinkat(FD(0), P(1), buf, n));
+	CALL(ssize_t, r, readlinkat(FD(0), P(1), B(buf), n));
 	o_link(r, e_r, buf);
 }
 
@@ -1444,8 +1573,8 @@ static void c_##name(void)						\
 {									\
 	size_t n = (size_t)I(2);					\
 	char *buf = calloc(1, n + 1);					\
-	CALL(ssize_t, r, name(target, STR(1), buf, n));			\
-	o_xval(r, e_r, buf, n);						\
+	CALL(ssize_t, r, name(target, STR(1), B(buf), n));		\
+	o_xval(r, e_r, buf, has_buf_ov ? 0 : n);			\
 }
 XGET(getxattr, P(0))
 XGET(lgetxattr, P(0))
@@ -1454,7 +1583,7 @@ XGET(fgetxattr, FD(0))
 #define XSET(name, target)						\
 static void c_##name(void)						\
 {									\
-	RET(name(target, STR(1), arg(2)->s, a[2].len,			\
+	RET(name(target, STR(1), B(arg(2)->s), a[2].len,		\
 		 has(3) ? (int)I(3) : 0));				\
 }
 XSET(setxattr, P(0))
@@ -1466,8 +1595,8 @@ static void c_##name(void)						\
 {									\
 	size_t n = (size_t)I(1);					\
 	char *buf = calloc(1, n + 1);					\
-	CALL(ssize_t, r, name(target, buf, n));				\
-	o_xlist(r, e_r, buf, n);					\
+	CALL(ssize_t, r, name(target, B(buf), n));			\
+	o_xlist(r, e_r, buf, has_buf_ov ? 0 : n);			\
 }
 XLIST(listxattr, P(0))
 XLIST(llistxattr, P(0))
@@ -1487,7 +1616,7 @@ XREM(fremovexattr, FD(0))
 static void o_statfs(int r, int e, const struct statfs *s)
 {
 	o_ret(r, e);
-	if (r == 0)
+	if (r == 0 && !has_buf_ov)
 		o(" {type=%#lx bsize=%ld namelen=%ld frsize=%ld flags=%#lx}",
 		  (unsigned long)s->f_type, (long)s->f_bsize,
 		  (long)s->f_namelen, (long)s->f_frsize,
@@ -1497,7 +1626,7 @@ static void o_statfs(int r, int e, const struct statfs *s)
 static void o_statvfs(int r, int e, const struct statvfs *s)
 {
 	o_ret(r, e);
-	if (r == 0)
+	if (r == 0 && !has_buf_ov)
 		o(" {bsize=%lu frsize=%lu namemax=%lu flag=%#lx}",
 		  s->f_bsize, s->f_frsize, s->f_namemax, s->f_flag);
 }
@@ -1506,7 +1635,7 @@ static void c_statfs(void)
 {
 	struct statfs s;
 
-	CALL(int, r, statfs(P(0), &s));
+	CALL(int, r, statfs(P(0), B(&s)));
 	o_statfs(r, e_r, &s);
 }
 
@@ -1514,7 +1643,7 @@ static void c_fstatfs(void)
 {
 	struct statfs s;
 
-	CALL(int, r, fstatfs(FD(0), &s));
+	CALL(int, r, fstatfs(FD(0), B(&s)));
 	o_statfs(r, e_r, &s);
 }
 
@@ -1522,7 +1651,7 @@ static void c_statvfs(void)
 {
 	struct statvfs s;
 
-	CALL(int, r, statvfs(P(0), &s));
+	CALL(int, r, statvfs(P(0), B(&s)));
 	o_statvfs(r, e_r, &s);
 }
 
@@ -1530,7 +1659,7 @@ static void c_fstatvfs(void)
 {
 	struct statvfs s;
 
-	CALL(int, r, fstatvfs(FD(0), &s));
+	CALL(int, r, fstatvfs(FD(0), B(&s)));
 	o_statvfs(r, e_r, &s);
 }
 
@@ -1802,8 +1931,8 @@ static void c_getdents64(void)
 	char **v;
 	ssize_t i;
 
-	CALL(ssize_t, r, getdents64(FD(0), buf, n));
-	if (r < 0) {
+	CALL(ssize_t, r, getdents64(FD(0), B(buf), n));
+	if (r < 0 || has_buf_ov) {
 		o_ret(r, e_r);
 		return;
 	}
@@ -1965,6 +2094,62 @@ static void c_glob(void)
 	globfree(&g);
 }
 
+/* ---- temporary names: the name made is printed with XXXXXX kept */
+
+static void c_mkstemp(void)
+{
+	const char *t = P(0);
+	char *tmpl = t && !bad_ptr(arg(0)->s, false) &&
+		     strncmp(arg(0)->s, "EDGE:", 5) ? strdup(t) : (char *)t;
+
+	CALL(int, r, mkstemp(tmpl));
+	o_fdret(r, e_r);
+	set_fd(0, r);
+}
+
+static void c_mkdtemp(void)
+{
+	const char *t = P(0);
+	char *tmpl = t && !bad_ptr(arg(0)->s, false) &&
+		     strncmp(arg(0)->s, "EDGE:", 5) ? strdup(t) : (char *)t;
+
+	CALL(char *, d, mkdtemp(tmpl));
+	o_ptr(d, e_d);
+	if (d)
+		rmdir(d);
+}
+
+/* ---- programs: exec of what cannot run (the step must come back) */
+
+extern char **environ;
+
+static void c_execve(void)
+{
+	const char *path = P(0);
+	char *argv[] = { (char *)"x", NULL };
+
+	RET(execve(path, argv, environ));
+}
+
+/* posix_spawn PATH [ARG]: the child's exit status, or the error. */
+static void c_posix_spawn(void)
+{
+	char *argv[] = { (char *)"x", has(1) ? arg(1)->s : NULL, NULL };
+	pid_t pid;
+	int r, st;
+
+	r = posix_spawn(&pid, P(0), NULL, NULL, argv, environ);
+	if (r) {
+		o("%d", r), o_err(r);
+		return;
+	}
+	if (waitpid(pid, &st, 0) < 0) {
+		o("waitpid"), o_err(errno);
+		return;
+	}
+	o("0 exit %d", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+}
+
 /* ---- current directory */
 
 static void c_chdir(void)
@@ -1982,8 +2167,10 @@ static void c_getcwd(void)
 	size_t n = (size_t)I(0);
 	char *buf = calloc(1, n + 1);
 
-	CALL(char *, s, getcwd(buf, n));
-	if (s)
+	CALL(char *, s, getcwd(B(buf), n));
+	if (s && has_buf_ov)
+		o("ok");
+	else if (s)
 		o("ok \""), o_path(s), o("\"");
 	else
 		o("NULL"), o_err(e_s);
@@ -2002,8 +2189,10 @@ static void c_realpath(void)
 {
 	char buf[PATH_MAX];
 
-	CALL(char *, s, realpath(P(0), buf));
-	if (s)
+	CALL(char *, s, realpath(P(0), B(buf)));
+	if (s && has_buf_ov && buf_ov)
+		o("ok");
+	else if (s)
 		o("ok \""), o_path(s), o("\"");
 	else
 		o("NULL"), o_err(e_s);
@@ -2020,13 +2209,18 @@ static void c_canonicalize_file_name(void)
 
 /* ---- mmap: faults are caught and printed */
 
-static sigjmp_buf fault_jmp;
-static volatile sig_atomic_t fault_armed;
+static sigjmp_buf fault_jmp, step_jmp;
+static volatile sig_atomic_t fault_armed, step_armed;
 
+/* A fault in memread/memwrite, or else in a step: printed. */
 static void on_fault(int sig)
 {
 	if (fault_armed)
 		siglongjmp(fault_jmp, sig);
+	if (step_armed) {
+		step_armed = 0;
+		siglongjmp(step_jmp, sig);
+	}
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -2360,7 +2554,8 @@ static const struct call calls[] = {
 	C(opendir), C(fdopendir), C(readdir), C(readdir64), C(readdir_r),
 	C(readdirall), C(rewinddir), C(telldir), C(seekdir), C(dirfd),
 	C(closedir), C(getdents64), C(scandir), C(scandirat), C(nftw),
-	C(ftw), C(fts), C(glob),
+	C(ftw), C(fts), C(glob), C(mkstemp), C(mkdtemp), C(execve),
+	C(posix_spawn),
 	C(chdir), C(fchdir), C(getcwd), C(get_current_dir_name),
 	C(realpath), C(canonicalize_file_name),
 	C(mmap), C(memread), C(memwrite), C(msync), C(munmap),
@@ -2369,13 +2564,24 @@ static const struct call calls[] = {
 };
 #undef C
 
-/* Run @fn; a step on a failed stream or mapping is skipped. */
+/* Run @fn; a step on a failed stream or mapping is skipped, one that
+ * faults prints the signal. */
 static void call(void (*fn)(void))
 {
-	if (sigsetjmp(skip_jmp, 1))
+	int sig;
+
+	if (sigsetjmp(skip_jmp, 1)) {
 		o("skipped");
-	else
-		fn();
+		return;
+	}
+	sig = sigsetjmp(step_jmp, 1);
+	if (sig) {
+		o("%s", sigabbrev_np(sig));
+		return;
+	}
+	step_armed = 1;
+	fn();
+	step_armed = 0;
 }
 
 static void run_step(char *line)
