@@ -29,6 +29,9 @@
  *   dev/   fusefile transport only: the private FUSE mount whose file
  *          "fuse" is the emulated device
  *   pid    the emulator's pid
+ *   sock/  the real sockets behind AF_UNIX sockets bound in emulated
+ *          mounts: sock/KEY, KEY the 16 hex digits of the binding's key
+ *          (FDP_OP_BIND); made by the emulator, bound by the shim
  */
 #define FUSEDEV_ENV_DIR		"FUSEDEV_DIR"
 #define FUSEDEV_PORT_NAME	"port"
@@ -36,6 +39,7 @@
 #define FUSEDEV_PID_NAME	"pid"
 #define FUSEDEV_FUSEFILE_MNT	"dev"
 #define FUSEDEV_FUSEFILE_NAME	"fuse"
+#define FUSEDEV_SOCK_NAME	"sock"
 #define FUSEDEV_CUSE_DEFAULT	"fusedev"	/* /dev/fusedev */
 
 /*
@@ -141,7 +145,7 @@ struct fusedev_whoami {
  * FDP_EXTERNAL and its payload the NUL-terminated absolute path at which
  * the shim must redo the call on the real file system.
  */
-#define FDP_PROTO_VERSION	2
+#define FDP_PROTO_VERSION	3
 #define FDP_MSG_MAX		(256 * 1024)
 #define FDP_IO_MAX		(128 * 1024)
 #define FDP_EXTERNAL		1
@@ -219,6 +223,22 @@ enum fdp_op {
 	FDP_OP_GETLK,		/* out: fdp_lock_out */
 	FDP_OP_SETLK,		/* out: none; FDP_LK_WAIT may block */
 
+	/*
+	 * AF_UNIX sockets bound in emulated mounts (unix_bind_bsd,
+	 * unix_find_bsd).  The daemon stores the node; the emulator records
+	 * which real socket (FUSEDEV_SOCK_NAME/KEY) serves it.  By path:
+	 */
+	FDP_OP_BIND,		/* MKNOD of a socket, mode = S_IFSOCK | perm,
+				 * arg = the key; the payload after the path:
+				 * the sun_path as the caller gave it, NUL-
+				 * terminated (what getsockname reports) */
+	FDP_OP_CONNECT,		/* the bound socket the path names (walked
+				 * following symlinks; MAY_WRITE); out:
+				 * fdp_sock_out; ECONNREFUSED when nothing is
+				 * bound there */
+	/* in: fdp_sock_out (the key); out: the sun_path it was bound by */
+	FDP_OP_SOCKNAME,
+
 	FDP_OP_MAX
 };
 
@@ -289,6 +309,11 @@ struct fdp_open_out {
 
 struct fdp_size_out {
 	uint64_t size;
+};
+
+struct fdp_sock_out {
+	uint64_t key;			/* the real socket: FUSEDEV_SOCK_NAME/
+					 * %016llx in the runtime directory */
 };
 
 /*

@@ -12,6 +12,8 @@
  *   file.c       open files: OPEN/READ/WRITE/FLUSH/RELEASE, readdir
  *                (fs/fuse/file.c, readdir.c)
  *   port.c       the client port: shim requests to VFS calls
+ *   sock.c       AF_UNIX sockets bound in emulated mounts: which real
+ *                socket serves which socket node (sock.h)
  *   main.c       options, runtime directory, start and stop
  *
  * One thread.  A client operation runs in a fiber that sleeps while its

@@ -154,6 +154,10 @@ static void do_init(void)
 		SHIM_DBG(~0u, "port path under %s too long: inert", dir);
 		return;
 	}
+	/* sock/KEY must fit a sun_path (16 hex digits, '/', NUL) */
+	if ((size_t)snprintf(shim.sockdir, sizeof(shim.sockdir), "%s/%s", dir,
+			     FUSEDEV_SOCK_NAME) + 18 > sizeof(shim.sockdir))
+		shim.sockdir[0] = '\0';
 	snprintf(path, sizeof(path), "%s/%s", dir, FUSEDEV_MTAB_NAME);
 	fd = REAL(open)(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {

@@ -146,7 +146,9 @@ __sighandler_t bsd_signal(int sig, __sighandler_t handler);
 	X(execvp) X(execvpe) X(posix_spawn) X(posix_spawnp)		\
 	X(sigaction) X(__sigaction) X(signal) X(bsd_signal) X(ssignal)	\
 	X(sysv_signal) X(__sysv_signal) X(sigignore) X(siginterrupt)	\
-	X(sigset) X(sigprocmask) X(pthread_sigmask)
+	X(sigset) X(sigprocmask) X(pthread_sigmask) X(bind) X(connect)	\
+	X(sendto) X(sendmsg) X(getsockname) X(getpeername) X(accept)	\
+	X(accept4) X(recvfrom)
 
 #define SHIM_DECLARE_REAL(name) extern void *shim_real_##name;
 SHIM_REALS(SHIM_DECLARE_REAL)
@@ -173,6 +175,8 @@ struct shim_state {
 	const struct fusedev_mtab *mtab;
 	char dir[PATH_MAX];		/* $FUSEDEV_DIR */
 	char port[108];			/* sockaddr_un path of the port */
+	char sockdir[108];		/* $FUSEDEV_DIR/sock: real sockets
+					 * (shim_socket.c); "" if too long */
 	char device[256];		/* mtab->device, copied once */
 	mode_t umask;			/* tracked through umask() */
 };

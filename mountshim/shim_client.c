@@ -537,14 +537,21 @@ SHIM_EXPORT int name(int fd, int cmd, ...)				\
 WRAP_FCNTL(fcntl)
 WRAP_FCNTL(fcntl64)
 
-/* Emulated fds received over a unix socket join the table. */
+ssize_t shim_recvmsg_named(int fd, struct msghdr *msg, int flags);
+
+/* Emulated fds received over a unix socket join the table; an address
+ * is named as the program bound it (shim_socket.c). */
 SHIM_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
-	ssize_t n = REAL(recvmsg)(fd, msg, flags);
+	ssize_t n = shim_recvmsg_named(fd, msg, flags);
 	struct cmsghdr *cm;
-	int e = errno;
+	int e;
 	size_t i, cnt;
 	int *fds;
+
+	if (n == -2)
+		n = REAL(recvmsg)(fd, msg, flags);
+	e = errno;
 
 	if (n < 0 || !msg || !msg->msg_controllen || !shim_active())
 		return n;

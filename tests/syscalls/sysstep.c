@@ -89,6 +89,8 @@
 #include <linux/falloc.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -329,6 +331,9 @@ static const struct sym syms[] = {
 	S(FTS_XDEV), S(FTS_SEEDOT),
 	S(GLOB_MARK), S(GLOB_NOSORT), S(GLOB_NOCHECK), S(GLOB_PERIOD),
 	S(GLOB_ONLYDIR), S(GLOB_BRACE),
+	S(AF_UNIX), S(AF_INET), S(SOCK_STREAM), S(SOCK_DGRAM),
+	S(SOCK_SEQPACKET), S(SOCK_NONBLOCK), S(SOCK_CLOEXEC),
+	S(MSG_DONTWAIT), S(MSG_PEEK),
 };
 #undef S
 
@@ -2150,6 +2155,194 @@ static void c_posix_spawn(void)
 	o("0 exit %d", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 }
 
+/* ---- AF_UNIX sockets: addresses are sun_path as given (a path
+ * argument), printed with their length */
+
+static socklen_t make_sun(int i, struct sockaddr_un *sun)
+{
+	const char *p = P(i);
+	size_t n;
+
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	n = strlen(p);
+	if (n > sizeof(sun->sun_path))
+		badcase("sun_path too long: %s", p);
+	memcpy(sun->sun_path, p, n);
+	return offsetof(struct sockaddr_un, sun_path) + n + 1 >
+	       sizeof(*sun) ? sizeof(*sun) :
+	       offsetof(struct sockaddr_un, sun_path) + n + 1;
+}
+
+/* The address argument @i: a bad pointer, or a sockaddr_un (its length
+ * @i + 1 when given). */
+static const struct sockaddr *sun_arg(int i, struct sockaddr_un *sun,
+				      socklen_t *len)
+{
+	void *b = arg(i)->quoted ? NULL : bad_ptr(a[i].s, false);
+
+	if (b || isnull(i)) {
+		*len = sizeof(*sun);
+		return b;
+	}
+	*len = make_sun(i, sun);
+	if (has(i + 1))
+		*len = (socklen_t)I(i + 1);
+	return (struct sockaddr *)sun;
+}
+
+static void o_sun(const struct sockaddr_storage *ss, socklen_t len)
+{
+	const struct sockaddr_un *sun = (const struct sockaddr_un *)ss;
+	size_t off = offsetof(struct sockaddr_un, sun_path);
+
+	if (len < sizeof(ss->ss_family)) {
+		o(" {len=%u}", (unsigned)len);
+		return;
+	}
+	if (ss->ss_family != AF_UNIX) {
+		o(" {family %d len=%u}", ss->ss_family, (unsigned)len);
+		return;
+	}
+	o(" {AF_UNIX");
+	if (len > off && sun->sun_path[0]) {
+		o(" \"");
+		o_path(strndup(sun->sun_path, len - off));
+		o("\"");
+	} else if (len > off) {
+		o(" abstract");
+	}
+	o(" len=%u}", (unsigned)len);
+}
+
+/* socket [FAMILY] TYPE -> s */
+static void c_socket(void)
+{
+	int fam = has(1) ? (int)I(0) : AF_UNIX;
+
+	CALL(int, r, socket(fam, (int)I(has(1) ? 1 : 0), 0));
+	o_fdret(r, e_r);
+	set_fd(0, r);
+}
+
+static void c_bind(void)
+{
+	struct sockaddr_un sun;
+	socklen_t len;
+	const struct sockaddr *sa = sun_arg(1, &sun, &len);
+
+	RET(bind(FD(0), sa, len));
+}
+
+static void c_connect(void)
+{
+	struct sockaddr_un sun;
+	socklen_t len;
+	const struct sockaddr *sa = sun_arg(1, &sun, &len);
+
+	RET(connect(FD(0), sa, len));
+}
+
+static void c_listen(void)
+{
+	RET(listen(FD(0), has(1) ? (int)I(1) : 5));
+}
+
+/* accept s [buf=X] -> fd: the peer's address */
+static void c_accept(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	CALL(int, r, accept(FD(0), B(&ss), &len));
+	o_fdret(r, e_r);
+	if (r >= 0 && !has_buf_ov)
+		o_sun(&ss, len);
+	set_fd(0, r);
+}
+
+static void c_getsockname(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = has(1) ? (socklen_t)I(1) : sizeof(ss);
+
+	memset(&ss, 0, sizeof(ss));
+	CALL(int, r, getsockname(FD(0), B(&ss), &len));
+	o_ret(r, e_r);
+	if (r == 0 && !has_buf_ov)
+		o_sun(&ss, len);
+}
+
+static void c_getpeername(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	CALL(int, r, getpeername(FD(0), B(&ss), &len));
+	o_ret(r, e_r);
+	if (r == 0 && !has_buf_ov)
+		o_sun(&ss, len);
+}
+
+/* sendto s "DATA" PATH|NULL */
+static void c_sendto(void)
+{
+	struct sockaddr_un sun;
+	socklen_t len = 0;
+	const struct sockaddr *sa = NULL;
+
+	if (!isnull(2))
+		sa = sun_arg(2, &sun, &len);
+	RET(sendto(FD(0), arg(1)->s, a[1].len, 0, sa, len));
+}
+
+/* sendmsg s "DATA" PATH */
+static void c_sendmsg(void)
+{
+	struct sockaddr_un sun;
+	struct iovec iov = { arg(1)->s, a[1].len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	m.msg_name = (void *)sun_arg(2, &sun, &m.msg_namelen);
+	RET(sendmsg(FD(0), &m, 0));
+}
+
+/* recvfrom s N: the data and the sender's address */
+static void c_recvfrom(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	size_t n = (size_t)I(1);
+	char *buf = malloc(n + 1);
+
+	CALL(ssize_t, r, recvfrom(FD(0), buf, n, MSG_DONTWAIT, B(&ss), &len));
+	o_ret(r, e_r);
+	if (r >= 0) {
+		o(" "), o_bytes(buf, r);
+		if (!has_buf_ov)
+			o_sun(&ss, len);
+	}
+}
+
+/* recvmsg s N: the same through recvmsg */
+static void c_recvmsg(void)
+{
+	struct sockaddr_storage ss;
+	size_t n = (size_t)I(1);
+	char *buf = malloc(n + 1);
+	struct iovec iov = { buf, n };
+	struct msghdr m = { .msg_name = B(&ss), .msg_namelen = sizeof(ss),
+			    .msg_iov = &iov, .msg_iovlen = 1 };
+
+	CALL(ssize_t, r, recvmsg(FD(0), &m, MSG_DONTWAIT));
+	o_ret(r, e_r);
+	if (r >= 0) {
+		o(" "), o_bytes(buf, r);
+		if (!has_buf_ov)
+			o_sun(&ss, m.msg_namelen);
+	}
+}
+
 /* ---- current directory */
 
 static void c_chdir(void)
@@ -2555,7 +2748,9 @@ static const struct call calls[] = {
 	C(readdirall), C(rewinddir), C(telldir), C(seekdir), C(dirfd),
 	C(closedir), C(getdents64), C(scandir), C(scandirat), C(nftw),
 	C(ftw), C(fts), C(glob), C(mkstemp), C(mkdtemp), C(execve),
-	C(posix_spawn),
+	C(posix_spawn), C(socket), C(bind), C(connect), C(listen), C(accept),
+	C(getsockname), C(getpeername), C(sendto), C(sendmsg), C(recvfrom),
+	C(recvmsg),
 	C(chdir), C(fchdir), C(getcwd), C(get_current_dir_name),
 	C(realpath), C(canonicalize_file_name),
 	C(mmap), C(memread), C(memwrite), C(msync), C(munmap),
