@@ -8,6 +8,10 @@
  *
  * Measured (timeouts 0, so every stat reaches the daemon):
  *   - stat() latency, median of N;
+ *   - stat() of a file outside the mount (the source directory), median
+ *     of 20 N: the kernel's stat, and under emulation what the shim adds
+ *     to every call by path that is not its (reading and routing the
+ *     path);
  *   - open()+close() latency, median of N;
  *   - sequential read of a 64 MiB file with 1 MiB read()s, MiB/s, the
  *     median of 3 runs.
@@ -53,6 +57,7 @@
 #define BENCH_READ_CHUNK	(1 << 20)
 #define BENCH_READ_RUNS		3
 #define BENCH_WARMUP		100
+#define BENCH_OUTSIDE_FACTOR	20
 
 #define MOUNT_DEADLINE_MS	15000
 #define STOP_DEADLINE_MS	10000
@@ -72,6 +77,7 @@ struct bench_result {
 	int ok;
 	char reason[256];
 	double stat_us;
+	double stat_out_ns;
 	double open_us;
 	double read_mibs;
 };
@@ -170,11 +176,12 @@ static void describe_status(char *buf, size_t size, int status)
 
 /* ---- measuring child: fusedev-bench --measure DIR --------------------- */
 
-static int measure(const char *dir, long iterations, long size_mib)
+static int measure(const char *dir, const char *outside, long iterations,
+		   long size_mib)
 {
 	char *stat_path = join(dir, BENCH_STAT_FILE);
 	char *data_path = join(dir, BENCH_DATA_FILE);
-	int64_t *t = calloc(iterations, sizeof(*t));
+	int64_t *t = calloc(iterations * BENCH_OUTSIDE_FACTOR, sizeof(*t));
 	int64_t runs[BENCH_READ_RUNS];
 	char *buf = malloc(BENCH_READ_CHUNK);
 	struct stat st;
@@ -202,6 +209,24 @@ static int measure(const char *dir, long iterations, long size_mib)
 		t[i] = now_ns() - t0;
 	}
 	printf("stat_ns %lld\n", (long long)median(t, iterations));
+
+	if (outside) {
+		char *out_path = join(outside, BENCH_STAT_FILE);
+		long n = iterations * BENCH_OUTSIDE_FACTOR;
+
+		for (i = 0; i < n; i++) {
+			int64_t t0 = now_ns();
+
+			if (stat(out_path, &st) < 0) {
+				fprintf(stderr, "fusedev-bench: stat %s: %m\n",
+					out_path);
+				return 1;
+			}
+			t[i] = now_ns() - t0;
+		}
+		printf("stat_out_ns %lld\n", (long long)median(t, n));
+		free(out_path);
+	}
 
 	for (i = 0; i < iterations; i++) {
 		int64_t t0 = now_ns();
@@ -343,6 +368,7 @@ static int serve(const struct bench_opts *o, int kernel)
 	snprintf(size, sizeof(size), "%ld", o->size_mib);
 	{
 		char *margv[] = { self_path, "--measure", (char *)o->mount,
+				  "--source", (char *)o->source,
 				  "--iterations", iters, "--size", size,
 				  NULL };
 
@@ -457,11 +483,12 @@ static int drain(int fd, char **buf, size_t *len)
 static void parse_results(struct bench_result *res, const char *out,
 			  long size_mib)
 {
-	long long stat_ns = -1, open_ns = -1, read_ns = -1;
+	long long stat_ns = -1, open_ns = -1, read_ns = -1, out_ns = -1;
 	const char *p;
 
 	for (p = out; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
 		sscanf(p, "stat_ns %lld", &stat_ns);
+		sscanf(p, "stat_out_ns %lld", &out_ns);
 		sscanf(p, "open_ns %lld", &open_ns);
 		sscanf(p, "read_ns %lld", &read_ns);
 	}
@@ -471,6 +498,7 @@ static void parse_results(struct bench_result *res, const char *out,
 		return;
 	}
 	res->stat_us = stat_ns / 1e3;
+	res->stat_out_ns = out_ns;
 	res->open_us = open_ns / 1e3;
 	res->read_mibs = size_mib / (read_ns / 1e9);
 	res->ok = 1;
@@ -656,7 +684,8 @@ int main(int argc, char *argv[])
 	self_path[n] = '\0';
 
 	if (measure_dir)
-		return measure(measure_dir, o.iterations, o.size_mib);
+		return measure(measure_dir, o.source, o.iterations,
+			       o.size_mib);
 	if (serve_mode) {
 		if (!o.example || !o.source || !o.mount)
 			return 2;
@@ -743,6 +772,9 @@ int main(int argc, char *argv[])
 	       "emu/kernel");
 	print_row("stat() median", "us", kres.stat_us, eres.stat_us,
 		  kres.ok, eres.ok);
+	print_row("stat() outside, median", "ns", kres.stat_out_ns,
+		  eres.stat_out_ns, kres.ok && kres.stat_out_ns > 0,
+		  eres.ok && eres.stat_out_ns > 0);
 	print_row("open()+close() median", "us", kres.open_us, eres.open_us,
 		  kres.ok, eres.ok);
 	snprintf(label_buf, sizeof(label_buf), "sequential read %ld MiB",

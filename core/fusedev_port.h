@@ -36,6 +36,9 @@
  *          one "warned PATH" or "refused PATH" line each (PATH
  *          absolute), appended under flock(2): each is said once per
  *          emulator
+ *   sock/  the real sockets behind AF_UNIX sockets bound in emulated
+ *          mounts: sock/KEY, KEY the 16 hex digits of the binding's key
+ *          (FDP_OP_BIND); made by the emulator, bound by the shim
  */
 #define FUSEDEV_ENV_DIR		"FUSEDEV_DIR"
 #define FUSEDEV_PORT_NAME	"port"
@@ -49,6 +52,7 @@
 #define FUSEDEV_ENV_UNSHIMMED	"FUSEDEV_UNSHIMMED"
 #define FUSEDEV_FUSEFILE_MNT	"dev"
 #define FUSEDEV_FUSEFILE_NAME	"fuse"
+#define FUSEDEV_SOCK_NAME	"sock"
 #define FUSEDEV_CUSE_DEFAULT	"fusedev"	/* /dev/fusedev */
 
 /*
@@ -212,7 +216,7 @@ struct fusedev_clone {
  * FDP_EXTERNAL and its payload the NUL-terminated absolute path at which
  * the shim must redo the call on the real file system.
  */
-#define FDP_PROTO_VERSION	3	/* 3: fdp_path_in base, umask */
+#define FDP_PROTO_VERSION	4	/* 4: fdp_path_in base, umask; sockets */
 #define FDP_MSG_MAX		(256 * 1024)
 #define FDP_IO_MAX		(128 * 1024)
 #define FDP_EXTERNAL		1
@@ -294,6 +298,22 @@ enum fdp_op {
 	FDP_OP_GETLK,		/* out: fdp_lock_out */
 	FDP_OP_SETLK,		/* out: none; FDP_LK_WAIT may block */
 
+	/*
+	 * AF_UNIX sockets bound in emulated mounts (unix_bind_bsd,
+	 * unix_find_bsd).  The daemon stores the node; the emulator records
+	 * which real socket (FUSEDEV_SOCK_NAME/KEY) serves it.  By path:
+	 */
+	FDP_OP_BIND,		/* MKNOD of a socket, mode = S_IFSOCK | perm,
+				 * arg = the key; the payload after the path:
+				 * the sun_path as the caller gave it, NUL-
+				 * terminated (what getsockname reports) */
+	FDP_OP_CONNECT,		/* the bound socket the path names (walked
+				 * following symlinks; MAY_WRITE); out:
+				 * fdp_sock_out; ECONNREFUSED when nothing is
+				 * bound there */
+	/* in: fdp_sock_out (the key); out: the sun_path it was bound by */
+	FDP_OP_SOCKNAME,
+
 	FDP_OP_MAX
 };
 
@@ -370,6 +390,11 @@ struct fdp_open_out {
 
 struct fdp_size_out {
 	uint64_t size;
+};
+
+struct fdp_sock_out {
+	uint64_t key;			/* the real socket: FUSEDEV_SOCK_NAME/
+					 * %016llx in the runtime directory */
 };
 
 /*

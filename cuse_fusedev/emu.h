@@ -16,6 +16,8 @@
  *   xattr.c      extended attributes and POSIX ACLs (fs/fuse/xattr.c,
  *                acl.c)
  *   port.c       the client port: shim requests to VFS calls
+ *   sock.c       AF_UNIX sockets bound in emulated mounts: which real
+ *                socket serves which socket node (sock.h)
  *   main.c       options, runtime directory, start and stop
  *
  * One thread.  A client operation runs in a fiber that sleeps while its

@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "emu.h"
+#include "sock.h"
 
 int emu_debug;
 struct emu_options emu_opts = {
@@ -186,6 +187,7 @@ static void cleanup_dir(void)
 	}
 	snprintf(path, sizeof(path), "%s/%s", emu_opts.dir, FUSEDEV_BIN_NAME);
 	rmdir(path);
+	vsock_cleanup(emu_opts.dir);
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", emu_opts.dir, names[i]);
 		unlink(path);
@@ -367,6 +369,12 @@ int main(int argc, char **argv)
 	r = port_start(path);
 	if (r < 0) {
 		emu_log("client port %s: %s", path, strerror(-r));
+		goto out_transport;
+	}
+	r = vsock_init(emu_opts.dir);
+	if (r < 0) {
+		emu_log("%s/%s: %s", emu_opts.dir, FUSEDEV_SOCK_NAME,
+			strerror(-r));
 		goto out_transport;
 	}
 	emu_dbg("serving %s in %s", emu_device_path, emu_opts.dir);

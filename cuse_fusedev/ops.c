@@ -20,11 +20,13 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/fs.h>
 
 #include "emu.h"
+#include "sock.h"
 #include "vfs_i.h"
 
 #ifndef RENAME_NOREPLACE
@@ -296,6 +298,7 @@ static void entry_unlinked(struct walk *w, bool dir)
 		in->attr.nlink = 0;
 	else if (in->attr.nlink)
 		in->attr.nlink--;
+	vsock_unlinked(in);
 	vfs_invalidate_attr(in, STATX_BASIC_STATS);
 	vfs_invalidate_attr(w->dir, STATX_BASIC_STATS);
 	dentry_drop(w->m, w->dir, w->last, w->lastlen);
@@ -447,9 +450,11 @@ static int do_rename(const struct emu_cred *cred, struct walk *o,
 	vfs_invalidate_attr(n->dir, STATX_BASIC_STATS);
 	if (tgt) {
 		vfs_invalidate_attr(tgt, STATX_BASIC_STATS);
-		if (!(flags & RENAME_EXCHANGE) && tgt->attr.nlink)
+		if (!(flags & RENAME_EXCHANGE) && tgt->attr.nlink) {
 			tgt->attr.nlink -= S_ISDIR(tgt->attr.mode) ?
 					   tgt->attr.nlink : 1;
+			vsock_unlinked(tgt);
+		}
 	}
 	/* d_move: each inode takes its new name with its entry timeout
 	 * (open files find their path by it) */
@@ -830,6 +835,59 @@ static int op_mknod(struct path_call *c)
 	return new_entry(c->cred, w, &req, t);
 }
 
+/*
+ * unix_bind_bsd: the socket node is made as mknod makes one (an existing
+ * name is EADDRINUSE), and the real socket @c->in->arg serves it.
+ */
+static int op_bind(struct path_call *c)
+{
+	const struct fdp_path_in *in = c->in;
+	struct fdp_path_in mk = *in;
+	const char *addr = c->extra;
+	struct vdentry *d;
+	int r;
+
+	if (!S_ISSOCK(in->mode) || !in->arg || !c->extralen ||
+	    addr[c->extralen - 1] ||
+	    c->extralen > sizeof(((struct sockaddr_un *)0)->sun_path) + 1)
+		return -EINVAL;
+	mk.arg = 0;			/* no rdev */
+	c->in = &mk;
+	r = op_mknod(c);
+	c->in = in;
+	if (r == -EEXIST)
+		return -EADDRINUSE;
+	if (r < 0)
+		return r;
+	d = dentry_find(c->w.m, c->w.dir, c->w.last, c->w.lastlen);
+	if (!d || !d->inode)
+		return -ENOENT;		/* gone again already */
+	return vsock_bind(d->inode, in->arg, addr);
+}
+
+/* unix_find_bsd: the path (symlinks followed), writable, a socket with
+ * one bound to it. */
+static int op_connect(struct path_call *c)
+{
+	struct fdp_sock_out *out = c->out;
+	struct vinode *in;
+	int r;
+
+	r = vfs_walk(c->cred, c->base, c->path, WALK_FOLLOW, &c->w);
+	if (r)
+		return r;
+	in = c->w.inode;
+	r = vfs_permission(c->cred, in, 2);
+	if (r)
+		return r;
+	if (!S_ISSOCK(in->attr.mode))
+		return -ECONNREFUSED;
+	r = vsock_lookup(in, &out->key);
+	if (!r)
+		*c->outlen = sizeof(*out);
+	return r;
+}
+
 static int op_symlink(struct path_call *c)
 {
 	struct walk *w = &c->w;
@@ -904,6 +962,8 @@ static int (*const path_ops[FDP_OP_MAX])(struct path_call *c) = {
 	[FDP_OP_LISTXATTR] = op_xattr,
 	[FDP_OP_REMOVEXATTR] = op_xattr,
 	[FDP_OP_REALPATH] = op_realpath,
+	[FDP_OP_BIND] = op_bind,
+	[FDP_OP_CONNECT] = op_connect,
 };
 
 /* The inode an open file's key names, for a walk's start. */

@@ -22,6 +22,7 @@
 
 #include "emu.h"
 #include "lock.h"
+#include "sock.h"
 
 #define PORT_INFLIGHT_MAX	64	/* per connection */
 #define PORT_POOL_MAX		16
@@ -192,7 +193,9 @@ static void op_run(void *arg)
 		outlen = 0;
 		break;
 	case FDP_OP_UMOUNT:
-	case FDP_OP_STAT ... FDP_OP_REALPATH: {
+	case FDP_OP_STAT ... FDP_OP_REALPATH:
+	case FDP_OP_BIND:
+	case FDP_OP_CONNECT: {
 		struct fdp_path_in in;
 		const char *path, *path2 = NULL;
 
@@ -244,6 +247,20 @@ static void op_run(void *arg)
 		r = lock_port_op(&c->cred, op->h.op, p, end - p, out,
 				 &outlen);
 		break;
+	case FDP_OP_SOCKNAME: {
+		struct fdp_sock_out in;
+
+		r = -EINVAL;
+		if ((size_t)(end - p) != sizeof(in))
+			break;
+		memcpy(&in, p, sizeof(in));
+		r = vsock_name(in.key, out, outlen);
+		if (r > 0) {
+			outlen = r;
+			r = 0;
+		}
+		break;
+	}
 	default:
 		r = -EINVAL;
 		outlen = 0;

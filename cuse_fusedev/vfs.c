@@ -25,6 +25,7 @@
 #include <linux/fs.h>
 
 #include "emu.h"
+#include "sock.h"
 #include "vfs_i.h"
 
 static struct list_head mounts = LIST_HEAD_INIT(mounts);
@@ -1975,6 +1976,7 @@ static void forget_all(struct vmount *m)
 	struct vinode *in;
 	size_t k;
 
+	vsock_umount(m);	/* the inodes bound sockets hold */
 	/* Every inode goes: the references children hold on their parents
 	 * first, so that what is left counts only dentries and files. */
 	for (k = 0; k < m->itab_size; k++) {

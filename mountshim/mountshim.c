@@ -154,6 +154,10 @@ static void do_init(void)
 		SHIM_DBG(~0u, "port path under %s too long: inert", dir);
 		return;
 	}
+	/* sock/KEY must fit a sun_path (16 hex digits, '/', NUL) */
+	if ((size_t)snprintf(shim.sockdir, sizeof(shim.sockdir), "%s/%s", dir,
+			     FUSEDEV_SOCK_NAME) + 18 > sizeof(shim.sockdir))
+		shim.sockdir[0] = '\0';
 	snprintf(path, sizeof(path), "%s/%s", dir, FUSEDEV_MTAB_NAME);
 	fd = REAL(open)(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -186,6 +190,7 @@ static void do_init(void)
 	shim.umask = read_umask();
 	shim.mtab = m;
 	shim_port_init();
+	shim_uaccess_init();
 	pthread_atfork(NULL, NULL, atfork_child);
 	shim.active = 1;
 	SHIM_DBG(~0u, "active: dir %s device %s", shim.dir, shim.device);
@@ -534,16 +539,29 @@ int shim_route(struct shim_route *rt, int dirfd, const char *path)
 {
 	char base[FUSEDEV_PATH_MAX];
 	const char *src, *p;
-	size_t nlen = 0, blen, plen;
+	size_t nlen = 0, blen;
 	int e = errno;
+	long plen;
 	uint64_t id;
 
 	rt->dirfd = dirfd;
 	rt->path = path;
 	rt->base = 0;
-	if (!path || !*path || !shim_have_mounts())
+	rt->fault = 0;
+	if (!shim_have_mounts())
 		return 0;
-	if (path[0] != '/') {
+	/*
+	 * getname: the caller's string, read once.  One that cannot be
+	 * read, or has no NUL within PATH_MAX bytes, is the kernel's to
+	 * refuse (EFAULT, ENAMETOOLONG), in its order with the call's
+	 * other arguments; so is "" (ENOENT, or AT_EMPTY_PATH).
+	 */
+	plen = shim_strncpy_from_user(rt->abs, path, sizeof(rt->abs));
+	if (plen <= 0 || plen >= (long)sizeof(rt->abs)) {
+		rt->fault = plen < 0 ? (int)-plen : plen ? ENAMETOOLONG : 0;
+		return 0;
+	}
+	if (rt->abs[0] != '/') {
 		struct shim_fdinfo fi = { 0 };
 
 		/* From an emulated directory: the emulator walks it from
@@ -553,30 +571,24 @@ int shim_route(struct shim_route *rt, int dirfd, const char *path)
 		else if (shim_fd_lookup(dirfd, &fi))
 			rt->base = fi.open_key;
 		errno = e;
-		if (rt->base) {
-			plen = strlen(path);
-			if (plen >= sizeof(rt->abs))
-				return -ENAMETOOLONG;
-			memcpy(rt->abs, path, plen + 1);
+		if (rt->base)
 			return 1;
-		}
-		if (route_base(dirfd, path, base) != 0) {
+		if (route_base(dirfd, rt->abs, base) != 0) {
 			errno = e;
 			return 0;
 		}
 		blen = strlen(base);
-		plen = strlen(path);
 		if (blen + 1 + plen >= sizeof(rt->ext)) {
 			errno = e;
 			return 0;
 		}
 		memcpy(rt->ext, base, blen);
 		rt->ext[blen] = '/';
-		memcpy(rt->ext + blen + 1, path, plen + 1);
-		src = rt->ext;
+		memcpy(rt->ext + blen + 1, rt->abs, plen + 1);
 	} else {
-		src = path;
+		memcpy(rt->ext, rt->abs, plen + 1);
 	}
+	src = rt->ext;
 	errno = e;
 
 	if (mtab_match("/", 1, &id)) {
@@ -645,14 +657,14 @@ void shim_lock(pthread_mutex_t *m, sigset_t *old)
 	sigset_t all;
 
 	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, old);
+	REAL(pthread_sigmask)(SIG_BLOCK, &all, old);
 	pthread_mutex_lock(m);
 }
 
 void shim_unlock(pthread_mutex_t *m, const sigset_t *old)
 {
 	pthread_mutex_unlock(m);
-	pthread_sigmask(SIG_SETMASK, old, NULL);
+	REAL(pthread_sigmask)(SIG_SETMASK, old, NULL);
 }
 
 /* ---- the fd table --------------------------------------------------------

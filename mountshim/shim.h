@@ -84,6 +84,8 @@ ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf, size_t n,
 char *__realpath_chk(const char *path, char *resolved, size_t resolvedlen);
 char *__getcwd_chk(char *buf, size_t size, size_t buflen);
 void __chk_fail(void) __attribute__((noreturn));
+int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+__sighandler_t bsd_signal(int sig, __sighandler_t handler);
 #ifndef _STAT_VER
 #define _STAT_VER	1		/* x86_64 _STAT_VER_LINUX */
 #endif
@@ -141,7 +143,12 @@ void __chk_fail(void) __attribute__((noreturn));
 	X(canonicalize_file_name) X(chdir) X(fchdir) X(getcwd)		\
 	X(__getcwd_chk) X(get_current_dir_name) X(umask)		\
 	X(mount) X(umount) X(umount2) X(splice) X(execve) X(execv)	\
-	X(execvp) X(execvpe) X(posix_spawn) X(posix_spawnp)
+	X(execvp) X(execvpe) X(posix_spawn) X(posix_spawnp)		\
+	X(sigaction) X(__sigaction) X(signal) X(bsd_signal) X(ssignal)	\
+	X(sysv_signal) X(__sysv_signal) X(sigignore) X(siginterrupt)	\
+	X(sigset) X(sigprocmask) X(pthread_sigmask) X(bind) X(connect)	\
+	X(sendto) X(sendmsg) X(getsockname) X(getpeername) X(accept)	\
+	X(accept4) X(recvfrom)
 
 #define SHIM_DECLARE_REAL(name) extern void *shim_real_##name;
 SHIM_REALS(SHIM_DECLARE_REAL)
@@ -168,6 +175,8 @@ struct shim_state {
 	const struct fusedev_mtab *mtab;
 	char dir[PATH_MAX];		/* $FUSEDEV_DIR */
 	char port[108];			/* sockaddr_un path of the port */
+	char sockdir[108];		/* $FUSEDEV_DIR/sock: real sockets
+					 * (shim_socket.c); "" if too long */
 	char device[256];		/* mtab->device, copied once */
 	mode_t umask;			/* tracked through umask() */
 };
@@ -218,6 +227,44 @@ static inline long shim_result(long r, int saved_errno)
 	return r;
 }
 
+/* ---- the caller's memory (shim_uaccess.c) --------------------------------
+ *
+ * As the kernel's uaccess: a bad pointer (NULL, unmapped, a string that
+ * runs into an unmapped page, read-only memory to write) is an error,
+ * never a fault in the library.  No system call for good pointers.
+ */
+/* Copy the string at @src into @dst (@size bytes, NUL included): its
+ * length, @size when no NUL is within @size bytes, or -EFAULT. */
+long shim_strncpy_from_user(char *dst, const char *src, size_t size);
+/* Copy @n bytes: how many were NOT copied (0: all), as the kernel's. */
+size_t shim_copy_from_user(void *dst, const void *src, size_t n);
+size_t shim_copy_to_user(void *dst, const void *src, size_t n);
+/* How many of the @n bytes at @p, from the start, can be read / written
+ * (checked one byte per page, changing nothing). */
+size_t shim_user_readable(const void *p, size_t n);
+size_t shim_user_writable(void *p, size_t n);
+void shim_uaccess_init(void);
+
+/* The first bytes of the string at @p into @buf (at most @size - 1, then
+ * NUL): false when they cannot be read. */
+static inline bool shim_peek(const char *p, char *buf, size_t size)
+{
+	long n = shim_strncpy_from_user(buf, p, size - 1);
+
+	if (n < 0)
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
+/* Is the caller's string @p "" (readable and empty)? */
+static inline bool shim_empty_str(const char *p)
+{
+	char c[2];
+
+	return shim_peek(p, c, sizeof(c)) && !c[0];
+}
+
 /* ---- the device ---------------------------------------------------------*/
 
 /* Is @fd an open of the emulated device (any kind)? */
@@ -236,6 +283,8 @@ struct shim_route {
 	const char *path;		/* ... when the real fs serves it */
 	uint64_t base;			/* emulated: 0, or the open file a
 					 * relative rt->abs starts at */
+	int fault;			/* the path could not be read: EFAULT,
+					 * or ENAMETOOLONG (no NUL in it) */
 	char abs[FUSEDEV_PATH_MAX];	/* emulated: path for the emulator */
 	char ext[FUSEDEV_PATH_MAX];	/* FDP_EXTERNAL: path to redo */
 };
@@ -245,7 +294,9 @@ struct shim_route {
  * rt->abs is the path to send, relative to rt->base (an emulated dirfd's
  * or cwd's open file) as given, or absolute (the real part up to the
  * mountpoint normalized lexically, the rest as given).  0: the real file
- * system serves it with rt->dirfd, rt->path.  Never changes errno.
+ * system serves it with rt->dirfd, rt->path; so does a path that cannot
+ * be read (rt->fault): the real call refuses it as the kernel does, in
+ * its order.  @path is read once, safely.  Never changes errno.
  */
 int shim_route(struct shim_route *rt, int dirfd, const char *path);
 /* After FDP_EXTERNAL: route rt->ext instead (1/0 as above, -ELOOP). */

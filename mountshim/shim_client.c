@@ -132,8 +132,10 @@ long shim_client_open(struct shim_route *rt, int flags, mode_t mode)
 /* Daemon side: the literal "/dev/fuse" is the emulated device. */
 static inline bool is_dev_fuse(const char *path)
 {
-	return path && path[0] == '/' && !strcmp(path, "/dev/fuse") &&
-	       shim_active();
+	char b[sizeof("/dev/fuse") + 1];
+
+	return shim_active() && shim_peek(path, b, sizeof(b)) &&
+	       !strcmp(b, "/dev/fuse");
 }
 
 /*
@@ -207,32 +209,43 @@ static inline bool same_inode(const struct fdp_stat_out *a,
  */
 static long open_fd_link(const char *path, int flags, mode_t mode)
 {
-	char fpath[FUSEDEV_PATH_MAX];
+	char fpath[FUSEDEV_PATH_MAX], b[8];
 	struct shim_fdinfo fi = { 0 }, nfi = { 0 };
 	struct fdp_stat_out was, now;
 	struct shim_route rt;
 	const char *rest;
+	char *name;
 	long r, fd;
 	int n;
 
-	path = shim_opaque(path);
-	if (likely(!path || path[0] != '/' ||
-		   (path[1] != 'd' && path[1] != 'p')))
+	/* "/dev/s", "/dev/f", "/proc/": read the whole name (safely) */
+	if (likely(!shim_peek(path, b, 7) ||
+		   (strcmp(b, "/proc/") && strncmp(b, "/dev/s", 6) &&
+		    strncmp(b, "/dev/f", 6))))
 		return 0;
-	n = fd_link_num(path, &rest);
-	if (n < 0 || !shim_fd_lookup(n, &fi))
+	name = malloc(FUSEDEV_PATH_MAX);
+	if (!name)
 		return 0;
+	r = shim_strncpy_from_user(name, path, FUSEDEV_PATH_MAX);
+	n = r > 0 && r < FUSEDEV_PATH_MAX ? fd_link_num(name, &rest) : -1;
+	if (n < 0 || !shim_fd_lookup(n, &fi)) {
+		free(name);
+		return 0;
+	}
 	if ((flags & O_TMPFILE) == O_TMPFILE && !*rest)
 		rest = "/";
 	if (*rest) {
 		while (*rest == '/')
 			rest++;
 		r = shim_open_routed(&rt, n, *rest ? rest : ".", flags, mode);
-		if (r)
-			return r;
-		fd = REAL(openat)(rt.dirfd, rt.path, flags, mode);
-		return fd < 0 ? -errno : fd + 1;
+		if (!r) {
+			fd = REAL(openat)(rt.dirfd, rt.path, flags, mode);
+			r = fd < 0 ? -errno : fd + 1;
+		}
+		free(name);
+		return r;
 	}
+	free(name);
 	if (flags & O_NOFOLLOW)
 		return 0;
 	r = shim_op_fpath(fi.open_key, fpath);
@@ -521,14 +534,21 @@ SHIM_EXPORT int name(int fd, int cmd, ...)				\
 WRAP_FCNTL(fcntl)
 WRAP_FCNTL(fcntl64)
 
-/* Emulated fds received over a unix socket join the table. */
+ssize_t shim_recvmsg_named(int fd, struct msghdr *msg, int flags);
+
+/* Emulated fds received over a unix socket join the table; an address
+ * is named as the program bound it (shim_socket.c). */
 SHIM_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
-	ssize_t n = REAL(recvmsg)(fd, msg, flags);
+	ssize_t n = shim_recvmsg_named(fd, msg, flags);
 	struct cmsghdr *cm;
-	int e = errno;
+	int e;
 	size_t i, cnt;
 	int *fds;
+
+	if (n == -2)
+		n = REAL(recvmsg)(fd, msg, flags);
+	e = errno;
 
 	if (n < 0 || !msg || !msg->msg_controllen || !shim_active())
 		return n;
@@ -548,17 +568,34 @@ SHIM_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 
 /* ---- data by fd --------------------------------------------------------- */
 
-ssize_t shim_client_pread(uint64_t key, void *buf, size_t n, int64_t off)
+/*
+ * Reads and writes in FDP_IO_MAX pieces.  With @user the buffer is the
+ * caller's: each piece is first checked to take (or give) its bytes, as
+ * the kernel's copies stop at a bad page: the call ends with what came
+ * before it, or EFAULT when that is nothing (a read at the end of the
+ * file is 0 all the same: nothing is copied).
+ */
+static ssize_t read_fault(uint64_t key, int64_t off);
+
+static ssize_t client_pread(uint64_t key, void *buf, size_t n, int64_t off,
+			    bool user)
 {
 	size_t done = 0;
 
 	while (done < n) {
-		size_t chunk = n - done, got = 0;
+		size_t chunk = n - done, got = 0, ok;
 		int64_t at = off < 0 ? -1 : off + (int64_t)done;
 		long r;
 
 		if (chunk > FDP_IO_MAX)
 			chunk = FDP_IO_MAX;
+		if (user && (ok = shim_user_writable((char *)buf + done,
+						     chunk)) < chunk) {
+			if (!ok)
+				return done ? (ssize_t)done : read_fault(key, at);
+			chunk = ok;
+			n = done + ok;
+		}
 		r = shim_op_file(FDP_OP_PREAD, key, at, chunk, 0, 0, NULL, 0,
 				 (char *)buf + done, chunk, &got);
 		if (r < 0)
@@ -570,19 +607,70 @@ ssize_t shim_client_pread(uint64_t key, void *buf, size_t n, int64_t off)
 	return done;
 }
 
-static ssize_t client_pwrite(uint64_t key, const void *buf, size_t n,
-			     int64_t off)
+ssize_t shim_client_pread(uint64_t key, void *buf, size_t n, int64_t off)
+{
+	return client_pread(key, buf, n, off, false);
+}
+
+/* Nothing of a read can be copied out: EFAULT if there was data, 0 at
+ * the end of the file; the file position does not move. */
+static ssize_t read_fault(uint64_t key, int64_t off)
+{
+	ssize_t r;
+	char b;
+
+	if (off < 0) {
+		off = shim_client_lseek(key, 0, SEEK_CUR);
+		if (off < 0)
+			return -EFAULT;
+	}
+	r = client_pread(key, &b, 1, off, false);
+	return r > 0 ? -EFAULT : r;
+}
+
+/*
+ * A write whose data can be read for @ok bytes only: FUSE's page cache
+ * write (fuse_fill_write_pages) takes the data a file page at a time and
+ * ends at the first page it cannot fill whole: so many of the @ok bytes
+ * from file offset @at (-1: the position) are written.
+ */
+static size_t write_fault_len(uint64_t key, int64_t at, size_t ok)
+{
+	const size_t pg = 4096;
+	size_t first;
+
+	if (at < 0) {
+		at = shim_client_lseek(key, 0, SEEK_CUR);
+		if (at < 0)
+			return 0;
+	}
+	first = pg - (uint64_t)at % pg;
+	if (ok < first)
+		return 0;
+	return first + (ok - first) / pg * pg;
+}
+
+static ssize_t client_pwrite_user(uint64_t key, const void *buf, size_t n,
+				  int64_t off, bool user)
 {
 	size_t done = 0;
 
 	while (done < n) {
 		struct fdp_size_out o = { 0 };
-		size_t chunk = n - done, got = 0;
+		size_t chunk = n - done, got = 0, ok;
 		int64_t at = off < 0 ? -1 : off + (int64_t)done;
 		long r;
 
 		if (chunk > FDP_IO_MAX)
 			chunk = FDP_IO_MAX;
+		if (user && (ok = shim_user_readable((const char *)buf + done,
+						     chunk)) < chunk) {
+			ok = write_fault_len(key, at, ok);
+			if (!ok)
+				return done ? (ssize_t)done : -EFAULT;
+			chunk = ok;
+			n = done + ok;
+		}
 		r = shim_op_file(FDP_OP_PWRITE, key, at, chunk, 0, 0,
 				 (const char *)buf + done, chunk, &o, sizeof(o),
 				 &got);
@@ -599,12 +687,18 @@ static ssize_t client_pwrite(uint64_t key, const void *buf, size_t n,
 	return done;
 }
 
+static ssize_t client_pwrite(uint64_t key, const void *buf, size_t n,
+			     int64_t off)
+{
+	return client_pwrite_user(key, buf, n, off, false);
+}
+
 #define WRAP_PREAD(name, off_t_)					\
 SHIM_EXPORT ssize_t name(int fd, void *buf, size_t n, off_t_ off)	\
 {									\
 	SHIM_FDCALL(ssize_t, fd, REAL(name)(fd, buf, n, off),		\
 		    off < 0 ? -EINVAL :					\
-		    shim_client_pread(fi.open_key, buf, n, off));	\
+		    client_pread(fi.open_key, buf, n, off, true));	\
 }
 
 #define WRAP_PREAD_CHK(name, off_t_)					\
@@ -615,7 +709,7 @@ SHIM_EXPORT ssize_t name(int fd, void *buf, size_t n, off_t_ off,	\
 		__chk_fail();						\
 	SHIM_FDCALL(ssize_t, fd, REAL(name)(fd, buf, n, off, buflen),	\
 		    off < 0 ? -EINVAL :					\
-		    shim_client_pread(fi.open_key, buf, n, off));	\
+		    client_pread(fi.open_key, buf, n, off, true));	\
 }
 
 #define WRAP_PWRITE(name, off_t_)					\
@@ -623,7 +717,7 @@ SHIM_EXPORT ssize_t name(int fd, const void *buf, size_t n, off_t_ off)	\
 {									\
 	SHIM_FDCALL(ssize_t, fd, REAL(name)(fd, buf, n, off),		\
 		    off < 0 ? -EINVAL :					\
-		    client_pwrite(fi.open_key, buf, n, off));		\
+		    client_pwrite_user(fi.open_key, buf, n, off, true));	\
 }
 
 WRAP_PREAD(pread, off_t)
@@ -657,17 +751,18 @@ WRAP_LSEEK(lseek, off_t)
 WRAP_LSEEK(lseek64, off64_t)
 
 /*
- * Copy @len bytes between @buf and the iovecs' bytes from offset @skip
- * on: into @buf when @to_buf (gather), out of it otherwise (scatter).
+ * Copy @len bytes between @buf and the caller's iovecs' bytes from
+ * offset @skip on: into @buf when @to_buf (gather), out of it otherwise
+ * (scatter).  Returns how many were copied: fewer at a bad page.
  */
-static void iov_copy(const struct iovec *iov, int cnt, size_t skip,
-		     char *buf, size_t len, bool to_buf)
+static size_t iov_copy(const struct iovec *iov, int cnt, size_t skip,
+		       char *buf, size_t len, bool to_buf)
 {
 	size_t pos = 0, k = 0;
 	int i;
 
 	for (i = 0; i < cnt && k < len; i++) {
-		size_t l = iov[i].iov_len, s = 0;
+		size_t l = iov[i].iov_len, s = 0, left;
 		char *p = iov[i].iov_base;
 
 		if (pos + l <= skip) {
@@ -679,50 +774,111 @@ static void iov_copy(const struct iovec *iov, int cnt, size_t skip,
 		l -= s;
 		if (l > len - k)
 			l = len - k;
-		if (to_buf)
-			memcpy(buf + k, p + s, l);
-		else
-			memcpy(p + s, buf + k, l);
-		k += l;
+		left = to_buf ? shim_copy_from_user(buf + k, p + s, l) :
+				shim_copy_to_user(p + s, buf + k, l);
+		k += l - left;
+		if (left)
+			break;
 		pos += s + l;
 	}
+	return k;
+}
+
+/* How many of @len bytes from offset @skip the caller's iovecs can take
+ * (@writable) or give, from the first: fewer before a bad page. */
+static size_t iov_usable(const struct iovec *iov, int cnt, size_t skip,
+			 size_t len, bool writable)
+{
+	size_t pos = 0, k = 0;
+	int i;
+
+	for (i = 0; i < cnt && k < len; i++) {
+		size_t l = iov[i].iov_len, s = 0, ok;
+		char *p = iov[i].iov_base;
+
+		if (pos + l <= skip) {
+			pos += l;
+			continue;
+		}
+		if (pos < skip)
+			s = skip - pos;
+		l -= s;
+		if (l > len - k)
+			l = len - k;
+		ok = writable ? shim_user_writable(p + s, l) :
+				shim_user_readable(p + s, l);
+		k += ok;
+		if (ok < l)
+			break;
+		pos += s + l;
+	}
+	return k;
 }
 
 /*
  * readv/writev and the positioned forms: gather into one buffer so that
  * one request carries the call (one position update, as the kernel's).
- * @off -1 is "at the file position".
+ * @off -1 is "at the file position".  The iovec array is the caller's
+ * (import_iovec: EINVAL for too many, EFAULT, EINVAL for a length that
+ * overflows); what cannot be copied ends the call as a bad buffer ends
+ * the kernel's.
  */
-static ssize_t emu_rw_vec(uint64_t key, const struct iovec *iov, int cnt,
+static ssize_t emu_rw_vec(uint64_t key, const struct iovec *uiov, int cnt,
 			  int64_t off, bool wr)
 {
+	struct iovec iov_small[8], *iov = iov_small;
 	size_t total = 0, chunk, done = 0;
 	ssize_t n = 0;
-	char *buf;
+	char *buf = NULL;
 	int i;
 
 	if (cnt < 0 || cnt > IOV_MAX)
 		return -EINVAL;
+	if ((size_t)cnt > ARRAY_SIZE(iov_small)) {
+		iov = malloc(cnt * sizeof(*iov));
+		if (!iov)
+			return -ENOMEM;
+	}
+	if (shim_copy_from_user(iov, uiov, cnt * sizeof(*iov))) {
+		n = -EFAULT;
+		goto out;
+	}
 	for (i = 0; i < cnt; i++) {
-		if (iov[i].iov_len > SSIZE_MAX - total)
-			return -EINVAL;
+		if (iov[i].iov_len > SSIZE_MAX - total) {
+			n = -EINVAL;
+			goto out;
+		}
 		total += iov[i].iov_len;
 	}
 	if (!total)
-		return 0;
+		goto out;
 	chunk = total < SHIM_COPY_CHUNK ? total : SHIM_COPY_CHUNK;
 	buf = malloc(chunk);
-	if (!buf)
-		return -ENOMEM;
+	if (!buf) {
+		n = -ENOMEM;
+		goto out;
+	}
 	while (done < total) {
 		size_t want = total - done < chunk ? total - done : chunk;
 		int64_t at = off < 0 ? -1 : off + (int64_t)done;
+		size_t ok;
 
 		if (wr) {
-			iov_copy(iov, cnt, done, buf, want, true);
-			n = client_pwrite(key, buf, want, at);
+			ok = iov_copy(iov, cnt, done, buf, want, true);
+			if (ok < want)
+				ok = write_fault_len(key, at, ok);
+			if (!ok) {
+				n = -EFAULT;
+				break;
+			}
+			n = client_pwrite(key, buf, ok, at);
 		} else {
-			n = shim_client_pread(key, buf, want, at);
+			ok = iov_usable(iov, cnt, done, want, true);
+			if (!ok) {
+				n = read_fault(key, at);
+				break;
+			}
+			n = shim_client_pread(key, buf, ok, at);
 			if (n > 0)
 				iov_copy(iov, cnt, done, buf, n, false);
 		}
@@ -732,7 +888,10 @@ static ssize_t emu_rw_vec(uint64_t key, const struct iovec *iov, int cnt,
 		if ((size_t)n < want)
 			break;
 	}
+out:
 	free(buf);
+	if (iov != iov_small)
+		free(iov);
 	if (n < 0 && !done)
 		return n;
 	return done;
@@ -903,28 +1062,35 @@ SHIM_EXPORT ssize_t copy_file_range(int in, off64_t *off_in, int out,
 	bool ea = shim_fd_lookup(in, &a), eb = shim_fd_lookup(out, &b);
 	struct fdp_copy_in ci;
 	struct fdp_size_out o;
+	int64_t pin = -1, pout = -1;
 	size_t n = 0;
 	long r;
 
 	if (likely(!ea && !eb))
 		return REAL(copy_file_range)(in, off_in, out, off_out, len,
 					     flags);
-	if ((off_in && *off_in < 0) || (off_out && *off_out < 0))
+	/* the offsets are read first and written back last (EFAULT) */
+	if ((off_in && shim_copy_from_user(&pin, off_in, sizeof(pin))) ||
+	    (off_out && shim_copy_from_user(&pout, off_out, sizeof(pout))))
+		return shim_result(-EFAULT, e);
+	if ((off_in && pin < 0) || (off_out && pout < 0))
 		return shim_result(-EINVAL, e);
 	if (!ea || !eb)
 		return shim_result(flags ? -EINVAL : -EXDEV, e);
 	ci.out_key = b.open_key;
-	ci.out_offset = off_out ? *off_out : -1;
-	r = shim_op_file(FDP_OP_COPY_RANGE, a.open_key, off_in ? *off_in : -1,
-			 len, flags, 0, &ci, sizeof(ci), &o, sizeof(o), &n);
+	ci.out_offset = pout;
+	r = shim_op_file(FDP_OP_COPY_RANGE, a.open_key, pin, len, flags, 0,
+			 &ci, sizeof(ci), &o, sizeof(o), &n);
 	if (r == 0 && n < sizeof(o))
 		r = -EIO;
 	if (r == 0) {
 		r = o.size;
-		if (off_in)
-			*off_in += r;
-		if (off_out)
-			*off_out += r;
+		pin += r;
+		pout += r;
+		if ((off_in && shim_copy_to_user(off_in, &pin, sizeof(pin))) ||
+		    (off_out &&
+		     shim_copy_to_user(off_out, &pout, sizeof(pout))))
+			r = -EFAULT;
 	}
 	return shim_result(r, e);
 }
@@ -1001,16 +1167,18 @@ SHIM_EXPORT ssize_t name(int out, int in, off_t_ *offset, size_t count)	\
 	struct shim_fdinfo a = { 0 }, b = { 0 };			\
 	int e = errno;							\
 	bool ea = shim_fd_lookup(in, &a), eb = shim_fd_lookup(out, &b);	\
-	int64_t off;							\
+	int64_t off = 0;						\
 	ssize_t r;							\
 									\
 	if (likely(!ea && !eb))						\
 		return REAL(name)(out, in, offset, count);		\
-	off = offset ? *offset : 0;					\
+	/* sys_sendfile64: the offset in first, back out last */	\
+	if (offset && shim_copy_from_user(&off, offset, sizeof(off)))	\
+		return shim_result(-EFAULT, e);				\
 	r = emu_copy(in, ea ? &a : NULL, offset ? &off : NULL, out,	\
 		     eb ? &b : NULL, NULL, count);			\
-	if (offset && r >= 0)						\
-		*offset = off;						\
+	if (offset && shim_copy_to_user(offset, &off, sizeof(off)))	\
+		r = -EFAULT;						\
 	return shim_result(r, e);					\
 }
 
@@ -1134,17 +1302,44 @@ static const struct timespec now_pair[2] = {
 	{ .tv_nsec = UTIME_NOW }, { .tv_nsec = UTIME_NOW }
 };
 
-static long emu_futimens(uint64_t key, const struct timespec ts[2])
+/*
+ * sys_utimensat's arguments: the times are read first (EFAULT); both
+ * UTIME_OMIT is done at once, nothing looked up; then the flags.  1: go
+ * on with *@out (the copy in @k, or now), 0: done, or -errno.
+ */
+static long utimens_args(const struct timespec *ts, int flags,
+			 struct timespec k[2], const struct timespec **out)
 {
-	return shim_op_file(FDP_OP_FUTIMENS, key, 0, 0, 0, 0,
-			    ts ? ts : now_pair, 2 * sizeof(struct timespec),
-			    NULL, 0, NULL);
+	*out = now_pair;
+	if (ts) {
+		if (shim_copy_from_user(k, ts, 2 * sizeof(*k)))
+			return -EFAULT;
+		if (k[0].tv_nsec == UTIME_OMIT && k[1].tv_nsec == UTIME_OMIT)
+			return 0;
+		*out = k;
+	}
+	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+		return -EINVAL;
+	return 1;
+}
+
+static long emu_futimens(uint64_t key, const struct timespec ts[2],
+			 int flags)
+{
+	const struct timespec *t;
+	struct timespec k[2];
+	long r = utimens_args(ts, flags, k, &t);
+
+	if (r <= 0)
+		return r;
+	return shim_op_file(FDP_OP_FUTIMENS, key, 0, 0, 0, 0, t,
+			    2 * sizeof(struct timespec), NULL, 0, NULL);
 }
 
 SHIM_EXPORT int futimens(int fd, const struct timespec ts[2])
 {
 	SHIM_FDCALL(int, fd, REAL(futimens)(fd, ts),
-		    emu_futimens(fi.open_key, ts));
+		    emu_futimens(fi.open_key, ts, 0));
 }
 
 static int tv_to_ts(const struct timeval tv[2], struct timespec ts[2])
@@ -1166,7 +1361,7 @@ static long emu_futimes(uint64_t key, const struct timeval tv[2])
 
 	if (tv && tv_to_ts(tv, ts) < 0)
 		return -EINVAL;
-	return emu_futimens(key, tv ? ts : NULL);
+	return emu_futimens(key, tv ? ts : NULL, 0);
 }
 
 SHIM_EXPORT int futimes(int fd, const struct timeval tv[2])
@@ -1366,8 +1561,15 @@ static long emu_statfs(struct shim_route *rt, const struct shim_fdinfo *fi,
 		return r;
 	if (n < sizeof(k))
 		return -EIO;
-	if (s)
-		fill_statfs(s, &k);
+	if (s) {
+		struct statfs ks;
+
+		fill_statfs(&ks, &k);
+		if (shim_copy_to_user(s, &ks, sizeof(ks)))
+			return -EFAULT;
+	}
+	/* glibc's statvfs converts a statfs in its own code: a bad
+	 * buffer faults there */
 	if (v)
 		fill_statvfs(v, &k);
 	return 0;
@@ -1475,14 +1677,21 @@ long shim_client_stat(struct shim_route *rt, int flags,
 	return shim_client_statx(rt, flags, 0, out);
 }
 
+/* cp_new_stat: the result is copied out last (EFAULT). */
+static long stat_to_user(struct stat *st, const struct fdp_stat_out *o)
+{
+	struct stat k;
+
+	shim_fill_stat(&k, o);
+	return shim_copy_to_user(st, &k, sizeof(k)) ? -EFAULT : 0;
+}
+
 static long emu_stat(struct shim_route *rt, int flags, struct stat *st)
 {
 	struct fdp_stat_out o;
 	long r = shim_client_stat(rt, flags, &o);
 
-	if (r == 0)
-		shim_fill_stat(st, &o);
-	return r;
+	return r ? r : stat_to_user(st, &o);
 }
 
 static long emu_fstat(uint64_t key, struct stat *st)
@@ -1490,15 +1699,13 @@ static long emu_fstat(uint64_t key, struct stat *st)
 	struct fdp_stat_out o;
 	long r = shim_op_fstat(key, &o);
 
-	if (r == 0)
-		shim_fill_stat(st, &o);
-	return r;
+	return r ? r : stat_to_user(st, &o);
 }
 
 /* "" with AT_EMPTY_PATH: the call is about dirfd itself. */
 static inline bool empty_path(const char *path, int flags)
 {
-	return (flags & AT_EMPTY_PATH) && path && !*path;
+	return (flags & AT_EMPTY_PATH) && shim_empty_str(path);
 }
 
 #define WRAP_STAT(name, st_t, nofollow)					\
@@ -1576,14 +1783,16 @@ static long emu_statx(struct shim_route *rt, const struct shim_fdinfo *fi,
 		      int flags, unsigned int mask, struct statx *x)
 {
 	struct fdp_stat_out o;
+	struct statx k;
 	long r;
 
 	/* fuse_getattr refreshes what @mask asks for */
 	r = rt ? shim_client_statx(rt, flags, mask, &o) :
 		 shim_op_fstatx(fi->open_key, flags, mask, &o);
-	if (r == 0)
-		fill_statx(x, &o);
-	return r;
+	if (r)
+		return r;
+	fill_statx(&k, &o);
+	return shim_copy_to_user(x, &k, sizeof(k)) ? -EFAULT : 0;
 }
 
 SHIM_EXPORT int statx(int dirfd, const char *path, int flags,
@@ -1650,17 +1859,76 @@ SHIM_EXPORT int remove(const char *path)
 		      emu_remove(&rt));
 }
 
+#define TWO_RENAME	0		/* do_renameat2 */
+#define TWO_LINK	1		/* do_linkat */
+#define TWO_LINK_FOLLOW	2		/* do_linkat, AT_SYMLINK_FOLLOW */
+
+/*
+ * The second path cannot be read (error @err) but the first is
+ * emulated: Linux looks the first up before it notices, so the first
+ * one's errors come first: do_renameat2 checks its flags and walks to
+ * the old name's parent, do_linkat looks the old name up.
+ */
+static long second_fault(const struct shim_route *a, int kind,
+			 unsigned int flags, int err)
+{
+	struct shim_route *p;
+	struct fdp_stat_out o;
+	size_t n;
+	long r;
+
+	if (kind == TWO_RENAME &&
+	    ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE |
+			RENAME_WHITEOUT)) ||
+	     ((flags & (RENAME_NOREPLACE | RENAME_WHITEOUT)) &&
+	      (flags & RENAME_EXCHANGE))))
+		return -EINVAL;
+	p = malloc(sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->base = a->base;
+	memcpy(p->abs, a->abs, sizeof(p->abs));
+	if (kind == TWO_RENAME) {
+		/* the parent: the text before the last component ("" is
+		 * the base itself) */
+		n = strlen(p->abs);
+		while (n > 1 && p->abs[n - 1] == '/')
+			n--;
+		while (n > 0 && p->abs[n - 1] != '/')
+			n--;
+		while (n > 1 && p->abs[n - 1] == '/')
+			n--;
+		p->abs[n] = '\0';
+	}
+	r = shim_client_stat(p, kind == TWO_LINK ? AT_SYMLINK_NOFOLLOW : 0,
+			     &o);
+	if (r == 0 && kind == TWO_RENAME && !S_ISDIR(o.attr.mode))
+		r = -ENOTDIR;
+	free(p);
+	if (r == SHIM_EXTERNAL)
+		r = 0;		/* walked out of the mounts: found there */
+	return r < 0 ? r : -err;
+}
+
 /*
  * Two paths: both real -> REAL; both emulated -> one request (the
- * emulator answers EXDEV across its mounts); one of each -> EXDEV.
+ * emulator answers EXDEV across its mounts); one of each -> EXDEV.  A
+ * path that cannot be read is the kernel's to refuse, after a first
+ * path that is emulated has been looked up (second_fault).
  */
 static int route2(struct shim_route *a, int d1, const char *p1,
-		  struct shim_route *b, int d2, const char *p2)
+		  struct shim_route *b, int d2, const char *p2, int kind,
+		  unsigned int flags)
 {
-	int ra = shim_route(a, d1, p1), rb = shim_route(b, d2, p2);
+	int ra = shim_route(a, d1, p1), rb;
 
+	if (a->fault)
+		return 0;
+	rb = shim_route(b, d2, p2);
+	if (b->fault)
+		return ra > 0 ? second_fault(a, kind, flags, b->fault) : 0;
 	if (ra != rb && shim_have_mounts() &&
-	    ((shim_opaque(p1) && !*p1) || (shim_opaque(p2) && !*p2)))
+	    (shim_empty_str(p1) || shim_empty_str(p2)))
 		return -ENOENT;		/* before EXDEV, as getname */
 
 	if (ra < 0)
@@ -1672,11 +1940,12 @@ static int route2(struct shim_route *a, int d1, const char *p1,
 	return ra;
 }
 
-#define SHIM_PATH2CALL(type, d1, p1, d2, p2, REALCALL, EMU)		\
+#define SHIM_PATH2CALL(type, d1, p1, d2, p2, kind, flags, REALCALL, EMU) \
 	do {								\
 		struct shim_route ra, rb;				\
 		int e_ = errno;						\
-		long r_ = route2(&ra, (d1), (p1), &rb, (d2), (p2));	\
+		long r_ = route2(&ra, (d1), (p1), &rb, (d2), (p2),	\
+				 (kind), (flags));			\
 		if (r_ == 0)						\
 			return REALCALL;				\
 		if (r_ > 0) {						\
@@ -1689,14 +1958,14 @@ static int route2(struct shim_route *a, int d1, const char *p1,
 
 SHIM_EXPORT int rename(const char *oldp, const char *newp)
 {
-	SHIM_PATH2CALL(int, AT_FDCWD, oldp, AT_FDCWD, newp,
+	SHIM_PATH2CALL(int, AT_FDCWD, oldp, AT_FDCWD, newp, TWO_RENAME, 0,
 		       REAL(rename)(ra.path, rb.path),
 		       shim_op_path2(&ra, &rb, FDP_OP_RENAME, 0));
 }
 
 SHIM_EXPORT int renameat(int d1, const char *oldp, int d2, const char *newp)
 {
-	SHIM_PATH2CALL(int, d1, oldp, d2, newp,
+	SHIM_PATH2CALL(int, d1, oldp, d2, newp, TWO_RENAME, 0,
 		       REAL(renameat)(ra.dirfd, ra.path, rb.dirfd, rb.path),
 		       shim_op_path2(&ra, &rb, FDP_OP_RENAME, 0));
 }
@@ -1704,7 +1973,7 @@ SHIM_EXPORT int renameat(int d1, const char *oldp, int d2, const char *newp)
 SHIM_EXPORT int renameat2(int d1, const char *oldp, int d2, const char *newp,
 			  unsigned int flags)
 {
-	SHIM_PATH2CALL(int, d1, oldp, d2, newp,
+	SHIM_PATH2CALL(int, d1, oldp, d2, newp, TWO_RENAME, flags,
 		       REAL(renameat2)(ra.dirfd, ra.path, rb.dirfd, rb.path,
 				       flags),
 		       shim_op_path2(&ra, &rb, FDP_OP_RENAME, flags));
@@ -1712,7 +1981,7 @@ SHIM_EXPORT int renameat2(int d1, const char *oldp, int d2, const char *newp,
 
 SHIM_EXPORT int link(const char *oldp, const char *newp)
 {
-	SHIM_PATH2CALL(int, AT_FDCWD, oldp, AT_FDCWD, newp,
+	SHIM_PATH2CALL(int, AT_FDCWD, oldp, AT_FDCWD, newp, TWO_LINK, 0,
 		       REAL(link)(ra.path, rb.path),
 		       shim_op_path2(&ra, &rb, FDP_OP_LINK, 0));
 }
@@ -1721,7 +1990,7 @@ SHIM_EXPORT int linkat(int d1, const char *oldp, int d2, const char *newp,
 		       int flags)
 {
 	SHIM_BADFLAGS(flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH));
-	if (shim_opaque(oldp) && !*oldp) {
+	if (shim_empty_str(oldp)) {
 		struct shim_route fr;
 
 		if (!(flags & AT_EMPTY_PATH)) {
@@ -1734,7 +2003,9 @@ SHIM_EXPORT int linkat(int d1, const char *oldp, int d2, const char *newp,
 			int e = errno;
 			long r = shim_route(&rb, d2, newp);
 
-			if (r > 0)
+			if (rb.fault)
+				r = -rb.fault;
+			else if (r > 0)
 				r = shim_op_path2(&fr, &rb, FDP_OP_LINK, 0);
 			else if (r == 0)
 				r = -EXDEV;
@@ -1746,20 +2017,31 @@ SHIM_EXPORT int linkat(int d1, const char *oldp, int d2, const char *newp,
 			return -1;	/* EBADF, before the new path */
 	}
 	SHIM_PATH2CALL(int, d1, oldp, d2, newp,
-		       REAL(linkat)(ra.dirfd, ra.path, rb.dirfd, rb.path,
-				    flags),
+		       (flags & AT_SYMLINK_FOLLOW) ? TWO_LINK_FOLLOW : TWO_LINK,
+		       0, REAL(linkat)(ra.dirfd, ra.path, rb.dirfd, rb.path,
+				       flags),
 		       shim_op_path2(&ra, &rb, FDP_OP_LINK,
 				     flags & AT_SYMLINK_FOLLOW));
 }
 
+/* do_symlinkat: the target is a name (getname) read before anything. */
 static long emu_symlink(struct shim_route *rt, const char *target)
 {
-	if (!target)
-		return -EFAULT;
-	if (!*target)
-		return -ENOENT;
-	return shim_op_path(rt, FDP_OP_SYMLINK, target, 0, 0, 0, NULL, 0,
-			    NULL, 0, NULL);
+	char *t = malloc(FUSEDEV_PATH_MAX);
+	long r;
+
+	if (!t)
+		return -ENOMEM;
+	r = shim_strncpy_from_user(t, target, FUSEDEV_PATH_MAX);
+	if (r == 0)
+		r = -ENOENT;
+	else if (r >= FUSEDEV_PATH_MAX)
+		r = -ENAMETOOLONG;
+	if (r > 0)
+		r = shim_op_path(rt, FDP_OP_SYMLINK, t, 0, 0, 0, NULL, 0, NULL,
+				 0, NULL);
+	free(t);
+	return r;
 }
 
 SHIM_EXPORT int symlink(const char *target, const char *path)
@@ -1789,8 +2071,7 @@ static long emu_readlink(struct shim_route *rt, char *buf, size_t size)
 		return r;
 	if (n > size)
 		n = size;
-	memcpy(buf, tmp, n);
-	return n;
+	return shim_copy_to_user(buf, tmp, n) ? -EFAULT : (long)n;
 }
 
 SHIM_EXPORT ssize_t readlink(const char *path, char *buf, size_t size)
@@ -1805,7 +2086,7 @@ SHIM_EXPORT ssize_t readlink(const char *path, char *buf, size_t size)
 	do {								\
 		struct shim_route frt;					\
 		int e_ = errno;						\
-		if (!*path && fd_route(&frt, dirfd))			\
+		if (shim_empty_str(path) && fd_route(&frt, dirfd))	\
 			return shim_result(emu_readlink(&frt, buf, size), \
 					   e_);				\
 	} while (0)
@@ -1940,10 +2221,15 @@ SHIM_EXPORT int fchownat(int dirfd, const char *path, uid_t uid, gid_t gid,
 static long emu_utimens(struct shim_route *rt, const struct timespec ts[2],
 			int flags)
 {
+	const struct timespec *t;
+	struct timespec k[2];
+	long r = utimens_args(ts, flags, k, &t);
+
+	if (r <= 0)
+		return r;
 	return shim_op_path(rt, FDP_OP_UTIMENS, NULL,
-			    flags & AT_SYMLINK_NOFOLLOW, 0, 0,
-			    ts ? ts : now_pair, 2 * sizeof(struct timespec),
-			    NULL, 0, NULL);
+			    flags & AT_SYMLINK_NOFOLLOW, 0, 0, t,
+			    2 * sizeof(struct timespec), NULL, 0, NULL);
 }
 
 static long emu_utimes(struct shim_route *rt, const struct timeval tv[2],
@@ -1959,12 +2245,12 @@ static long emu_utimes(struct shim_route *rt, const struct timeval tv[2],
 SHIM_EXPORT int utimensat(int dirfd, const char *path,
 			  const struct timespec ts[2], int flags)
 {
-	/* glibc's utimensat refuses a NULL path (futimens does not) */
-	SHIM_BADFLAGS(!shim_opaque(path) ||
-		      (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)));
+	/* glibc's utimensat refuses a NULL path (futimens does not); the
+	 * kernel reads the times before the flags */
+	SHIM_BADFLAGS(!shim_opaque(path));
 	if (empty_path(path, flags))
 		SHIM_FDCALL(int, dirfd, REAL(utimensat)(dirfd, path, ts, flags),
-			    emu_futimens(fi.open_key, ts));
+			    emu_futimens(fi.open_key, ts, flags));
 	SHIM_PATHCALL(int, dirfd, path,
 		      REAL(utimensat)(rt.dirfd, rt.path, ts, flags),
 		      emu_utimens(&rt, ts, flags));
@@ -2064,26 +2350,58 @@ SHIM_EXPORT int mkfifoat(int dirfd, const char *path, mode_t mode)
  * to XATTR_CREATE/XATTR_REPLACE.  The f* forms use the path the fd was
  * opened by (the port has no xattr op by open file).
  */
+/* import_xattr_name: 1 to 255 bytes (ERANGE), readable (EFAULT). */
+static long xattr_name(char k[XATTR_NAME_MAX + 1], const char *name)
+{
+	long n = shim_strncpy_from_user(k, name, XATTR_NAME_MAX + 1);
+
+	if (n == 0 || n == XATTR_NAME_MAX + 1)
+		return -ERANGE;
+	return n < 0 ? n : 0;
+}
+
+/* setxattr_copy: flags, name, size and value, before the path. */
 static long emu_setxattr(struct shim_route *rt, const char *name,
 			 const void *value, size_t size, int flags,
 			 int nofollow)
 {
-	if (!name || !*name)
-		return -ERANGE;
-	return shim_op_path(rt, FDP_OP_SETXATTR, name, flags | nofollow, 0,
+	char k[XATTR_NAME_MAX + 1];
+	long r;
+
+	if (flags & ~(XATTR_CREATE | XATTR_REPLACE))
+		return -EINVAL;
+	r = xattr_name(k, name);
+	if (r)
+		return r;
+	if (size > XATTR_SIZE_MAX)
+		return -E2BIG;
+	if (size && shim_user_readable(value, size) < size)
+		return -EFAULT;
+	return shim_op_path(rt, FDP_OP_SETXATTR, k, flags | nofollow, 0,
 			    size, value, size, NULL, 0, NULL);
 }
 
+/*
+ * do_getxattr, listxattr: the name first (GETXATTR), the value copied
+ * out last: into a buffer of ours when the caller's cannot take it, so
+ * that the daemon's error comes before EFAULT, as in Linux.
+ */
 static long emu_xattr_get(struct shim_route *rt, uint32_t op,
 			  const char *name, void *value, size_t size,
 			  int nofollow)
 {
+	char k[XATTR_NAME_MAX + 1];
 	struct fdp_size_out o;
 	size_t n = 0;
+	void *buf = value;
 	long r;
 
-	if (op == FDP_OP_GETXATTR && (!name || !*name))
-		return -ERANGE;
+	if (op == FDP_OP_GETXATTR) {
+		r = xattr_name(k, name);
+		if (r)
+			return r;
+		name = k;
+	}
 	if (!size) {
 		r = shim_op_path(rt, op, name, nofollow, 0, 0, NULL, 0, &o,
 				 sizeof(o), &n);
@@ -2091,17 +2409,34 @@ static long emu_xattr_get(struct shim_route *rt, uint32_t op,
 			return r;
 		return n < sizeof(o) ? -EIO : (long)o.size;
 	}
-	r = shim_op_path(rt, op, name, nofollow, 0, size, NULL, 0, value, size,
+	if (size > XATTR_SIZE_MAX)
+		size = XATTR_SIZE_MAX;		/* as XATTR_LIST_MAX */
+	if (shim_user_writable(value, size) < size) {
+		buf = malloc(size);
+		if (!buf)
+			return -ENOMEM;
+	}
+	r = shim_op_path(rt, op, name, nofollow, 0, size, NULL, 0, buf, size,
 			 &n);
-	return r ? r : (long)n;
+	if (r == 0)
+		r = n;
+	if (buf != value) {
+		if (r > 0 && shim_copy_to_user(value, buf, r))
+			r = -EFAULT;
+		free(buf);
+	}
+	return r;
 }
 
 static long emu_removexattr(struct shim_route *rt, const char *name,
 			    int nofollow)
 {
-	if (!name || !*name)
-		return -ERANGE;
-	return shim_op_path(rt, FDP_OP_REMOVEXATTR, name, nofollow, 0, 0,
+	char k[XATTR_NAME_MAX + 1];
+	long r = xattr_name(k, name);
+
+	if (r)
+		return r;
+	return shim_op_path(rt, FDP_OP_REMOVEXATTR, k, nofollow, 0, 0,
 			    NULL, 0, NULL, 0, NULL);
 }
 
@@ -2397,13 +2732,15 @@ static int emu_tempname(char *tmpl, int suffixlen, int flags, bool dir,
 			long *res)
 {
 	struct shim_route rt;
-	size_t len = tmpl ? strlen(tmpl) : 0;
 	int tries, hops;
+	size_t len;
 	char *x;
 	long r;
 
+	/* also a template that cannot be read: glibc's to refuse */
 	if (shim_route(&rt, AT_FDCWD, tmpl) <= 0)
 		return 0;
+	len = strlen(tmpl);
 	if (suffixlen < 0 || len < 6 + (size_t)suffixlen ||
 	    memcmp(tmpl + len - 6 - suffixlen, "XXXXXX", 6)) {
 		*res = -EINVAL;

@@ -75,8 +75,6 @@ static long mount_target(const char *target, mode_t rootmode, char *canon,
 	mode_t mode;
 	long r;
 
-	if (!target)
-		return -EFAULT;
 	r = shim_route(&rt, AT_FDCWD, target);
 	if (r < 0)
 		return r;
@@ -165,12 +163,31 @@ static long emu_mount(const char *source, const char *target,
 SHIM_EXPORT int mount(const char *source, const char *target,
 		      const char *fstype, unsigned long flags, const void *data)
 {
+	char type[256], *src = NULL, *opts = NULL;
 	int e = errno;
+	long r;
 
-	if (likely(!fuse_fstype(fstype) || !shim_active() ||
-		   (flags & (MS_REMOUNT | MS_BIND | MS_MOVE))))
+	/* the strings as the kernel copies them (copy_mount_string): one
+	 * that cannot be read is the kernel's EFAULT */
+	if (likely(!shim_active() ||
+		   (flags & (MS_REMOUNT | MS_BIND | MS_MOVE))) ||
+	    !shim_peek(fstype, type, sizeof(type)) || !fuse_fstype(type))
 		return REAL(mount)(source, target, fstype, flags, data);
-	return shim_result(emu_mount(source, target, fstype, flags, data), e);
+	r = -ENOMEM;
+	if ((source && !(src = malloc(PATH_MAX))) ||
+	    (data && !(opts = malloc(4096))))
+		goto out;
+	if ((src && !shim_peek(source, src, PATH_MAX)) ||
+	    (opts && !shim_peek(data, opts, 4096))) {
+		free(src);
+		free(opts);
+		return REAL(mount)(source, target, fstype, flags, data);
+	}
+	r = emu_mount(src, target, type, flags, opts);
+out:
+	free(src);
+	free(opts);
+	return shim_result(r, e);
 }
 
 static long emu_umount(struct shim_route *rt, int flags)
@@ -203,9 +220,8 @@ static long emu_clone(int fd, const void *arg)
 	struct fusedev_whoami who;
 	uint32_t oldfd;
 
-	if (!arg)
+	if (shim_copy_from_user(&oldfd, arg, sizeof(oldfd)))
 		return -EFAULT;
-	memcpy(&oldfd, arg, sizeof(oldfd));
 	if (shim_whoami(oldfd, &who) < 0)
 		return -EINVAL;
 	if (REAL(ioctl)(fd, FUSEDEV_IOC_CLONE_KEY, &who.key) < 0)
@@ -393,17 +409,21 @@ static long splice_client_at(int in, loff_t *off_in, int out,
 	struct shim_fdinfo fi = { 0 };
 	struct fdp_size_out o;
 	size_t done = 0, nn = 0;
+	loff_t pos;
 	ssize_t n, w;
 	char *buf;
 	long r;
 
+	/* the caller's offset: read first, written back (EFAULT) */
+	if (shim_copy_from_user(&pos, off_in ? off_in : off_out, sizeof(pos)))
+		return -EFAULT;
 	buf = splice_buffer(len);
 	if (!buf)
 		return -ENOMEM;
 	if (off_in) {
 		if (!shim_fd_lookup(in, &fi))
 			return -ESPIPE;
-		n = shim_client_pread(fi.open_key, buf, len, *off_in);
+		n = shim_client_pread(fi.open_key, buf, len, pos);
 		if (n <= 0)
 			return n;
 		while (done < (size_t)n) {
@@ -418,7 +438,9 @@ static long splice_client_at(int in, loff_t *off_in, int out,
 				break;
 			done += w;
 		}
-		*off_in += done;
+		pos += done;
+		if (shim_copy_to_user(off_in, &pos, sizeof(pos)))
+			return -EFAULT;
 		return done ? (long)done : -errno;
 	}
 	if (!shim_fd_lookup(out, &fi))
@@ -434,13 +456,15 @@ static long splice_client_at(int in, loff_t *off_in, int out,
 	}
 	if (n <= 0)
 		return n < 0 ? -errno : 0;
-	r = shim_op_file(FDP_OP_PWRITE, fi.open_key, *off_out, 0, 0, 0, buf,
-			 n, &o, sizeof(o), &nn);
+	r = shim_op_file(FDP_OP_PWRITE, fi.open_key, pos, 0, 0, 0, buf, n,
+			 &o, sizeof(o), &nn);
 	if (r == 0 && nn < sizeof(o))
 		r = -EIO;
 	if (r < 0)
 		return r;
-	*off_out += o.size;
+	pos += o.size;
+	if (shim_copy_to_user(off_out, &pos, sizeof(pos)))
+		return -EFAULT;
 	return o.size;
 }
 
@@ -524,10 +548,14 @@ static const char *base_name(const char *p)
 
 static bool is_fusermount(const char *path)
 {
-	const char *b = base_name(path);
+	char name[PATH_MAX];
+	const char *b;
 
-	return b && (!strcmp(b, "fusermount3") || !strcmp(b, "fusermount")) &&
-	       shim_active();
+	/* a path that cannot be read is the real call's to refuse */
+	if (!shim_active() || !shim_peek(path, name, sizeof(name)))
+		return false;
+	b = base_name(name);
+	return !strcmp(b, "fusermount3") || !strcmp(b, "fusermount");
 }
 
 /* 0, 1 after -h/-V (done), or -1 on a usage error; @report prints. */

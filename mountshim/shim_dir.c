@@ -326,10 +326,50 @@ SHIM_EXPORT int dirfd(DIR *dirp)
 	return d->fd;
 }
 
+/*
+ * getdents64 into a buffer the caller's memory cannot wholly take: the
+ * entries are read into ours and as many whole ones as fit before the
+ * bad page copied out (filldir64 stops at the fault: EFAULT when none
+ * fit); the directory's position goes back to the first one not given.
+ */
+static long getdents_fault(uint64_t key, void *ubuf, size_t n, size_t ok)
+{
+	struct dirent64 *d;
+	size_t got = 0, k = 0;
+	long r, next;
+	char *buf;
+
+	next = shim_client_lseek(key, 0, SEEK_CUR);
+	if (next < 0)
+		return -EFAULT;
+	buf = malloc(n);
+	if (!buf)
+		return -ENOMEM;
+	r = shim_op_file(FDP_OP_GETDENTS, key, -1, n, 0, 0, NULL, 0, buf, n,
+			 &got);
+	if (r < 0 || !got) {
+		free(buf);
+		return r < 0 ? r : 0;
+	}
+	while (k + offsetof(struct dirent64, d_name) < got) {
+		d = (struct dirent64 *)(buf + k);
+		if (!d->d_reclen || k + d->d_reclen > ok || k + d->d_reclen > got)
+			break;
+		k += d->d_reclen;
+		next = d->d_off;
+	}
+	if (k && shim_copy_to_user(ubuf, buf, k))
+		k = 0;
+	free(buf);
+	/* back to the first entry not given */
+	shim_client_lseek(key, next, SEEK_SET);
+	return k ? (long)k : -EFAULT;
+}
+
 SHIM_EXPORT ssize_t getdents64(int fd, void *buf, size_t n)
 {
 	struct shim_fdinfo fi = { 0 };
-	size_t got = 0;
+	size_t got = 0, ok;
 	int e = errno;
 	long r;
 
@@ -337,6 +377,9 @@ SHIM_EXPORT ssize_t getdents64(int fd, void *buf, size_t n)
 		return REAL(getdents64)(fd, buf, n);
 	if (n > FDP_IO_MAX)
 		n = FDP_IO_MAX;
+	ok = shim_user_writable(buf, n);
+	if (ok < n)
+		return shim_result(getdents_fault(fi.open_key, buf, n, ok), e);
 	r = shim_op_file(FDP_OP_GETDENTS, fi.open_key, -1, n, 0, 0, NULL, 0,
 			 buf, n, &got);
 	return shim_result(r < 0 ? r : (long)got, e);
@@ -480,6 +523,19 @@ int shim_realpath(const char *path, char *out)
 			goto done;
 		r = shim_route_external(rt, &hops);
 	}
+	if (r == 0 && rt->fault == EFAULT && rt->path) {
+		/*
+		 * A name that runs into memory that cannot be read: glibc
+		 * reads it component by component as it resolves them and
+		 * faults where it ends (unless a component is missing on the
+		 * way, which the real file system under a mountpoint
+		 * cannot tell): fault there, as the program would.
+		 */
+		const volatile char *c = rt->path;
+
+		while (*c)
+			c++;
+	}
 	if (r == 0)
 		r = REAL(realpath)(rt->path, out) ? 0 : -errno;
 done:
@@ -492,7 +548,9 @@ SHIM_EXPORT char *realpath(const char *path, char *resolved)
 	char buf[PATH_MAX], *res;
 	int e = errno, r;
 
-	if (!shim_opaque(path) || !*path || !shim_have_mounts())
+	/* glibc's own answers (EINVAL, ENOENT, a fault) for what cannot be
+	 * routed: shim_realpath hands them to it */
+	if (!shim_have_mounts())
 		return REAL(realpath)(path, resolved);
 	r = shim_realpath(path, buf);
 	if (r < 0) {
@@ -513,14 +571,14 @@ SHIM_EXPORT char *__realpath_chk(const char *path, char *resolved,
 {
 	if (resolved && resolvedlen < PATH_MAX)
 		__chk_fail();
-	if (!shim_opaque(path) || !*path || !shim_have_mounts())
+	if (!shim_have_mounts())
 		return REAL(__realpath_chk)(path, resolved, resolvedlen);
 	return realpath(path, resolved);
 }
 
 SHIM_EXPORT char *canonicalize_file_name(const char *path)
 {
-	if (!shim_opaque(path) || !*path || !shim_have_mounts())
+	if (!shim_have_mounts())
 		return REAL(canonicalize_file_name)(path);
 	return realpath(path, NULL);
 }
@@ -833,8 +891,11 @@ SHIM_EXPORT char *getcwd(char *buf, size_t size)
 		buf = malloc(size ? size : n);
 		if (!buf)
 			return NULL;
+		memcpy(buf, tmp, n);
+	} else if (shim_copy_to_user(buf, tmp, n)) {
+		errno = EFAULT;		/* sys_getcwd copies out last */
+		return NULL;
 	}
-	memcpy(buf, tmp, n);
 	return buf;
 }
 
@@ -854,22 +915,43 @@ SHIM_EXPORT char *get_current_dir_name(void)
 	return getcwd(NULL, 0);
 }
 
+/* The caller's environment array, read safely: its entries, or 0 at a
+ * bad pointer (then nothing is changed: exec refuses it with EFAULT). */
+static bool env_entry(char *const envp[], size_t i, char **out)
+{
+	return !shim_copy_from_user(out, &envp[i], sizeof(*out));
+}
+
 size_t shim_env_count(char *const envp[])
 {
 	size_t n = 0;
+	char *p;
 
-	while (envp && envp[n])
+	while (envp && env_entry(envp, n, &p) && p)
 		n++;
 	return n;
+}
+
+/* Is entry @p FUSEDEV_CWD=...: 1, 0, or -1 when it cannot be read. */
+static int is_cwd_var(const char *p, const char *key, size_t len)
+{
+	char b[32];
+
+	if (!shim_peek(p, b, len + 1))
+		return -1;
+	return !strncmp(b, key, len);
 }
 
 char *const *shim_cwd_env(char *const envp[], char **arr, char *var,
 			  size_t size)
 {
 	static const char key[] = FUSEDEV_CWD_ENV "=";
+	const size_t klen = sizeof(key) - 1;
 	bool stale = false;
-	size_t i, n = 0;
+	size_t i, n = 0, cnt = shim_env_count(envp);
 	sigset_t old;
+	char *p;
+	int k;
 
 	if (!shim_active())
 		return envp;
@@ -877,18 +959,24 @@ char *const *shim_cwd_env(char *const envp[], char **arr, char *var,
 	if (have_vcwd()) {
 		shim_lock(&cwd_lock, &old);
 		if (vcwd && sizeof(key) + strlen(vcwd) <= size) {
-			memcpy(var, key, sizeof(key) - 1);
-			strcpy(var + sizeof(key) - 1, vcwd);
+			memcpy(var, key, klen);
+			strcpy(var + klen, vcwd);
 		}
 		shim_unlock(&cwd_lock, &old);
 	}
-	for (i = 0; envp && envp[i]; i++)
-		if (!strncmp(envp[i], key, sizeof(key) - 1))
-			stale = true;
+	/* all of it readable, or left to the kernel as it is */
+	if (envp && (!env_entry(envp, cnt, &p) || p))
+		return envp;
+	for (i = 0; i < cnt; i++) {
+		k = is_cwd_var(envp[i], key, klen);
+		if (k < 0)
+			return envp;
+		stale |= k;
+	}
 	if (!stale && !var[0])
 		return envp;
-	for (i = 0; envp && envp[i]; i++)
-		if (strncmp(envp[i], key, sizeof(key) - 1))
+	for (i = 0; i < cnt; i++)
+		if (!is_cwd_var(envp[i], key, klen))
 			arr[n++] = envp[i];
 	if (var[0])
 		arr[n++] = var;

@@ -539,13 +539,14 @@ long shim_exec_check(int dirfd, const char *path, int flags,
 {
 	int mode = x_unshimmed_mode(envp), fd;
 	struct shim_route rt;
-	char proc[40];
+	char proc[40], c[2];
 	long r;
 
-	if (!shim_active() || !path ||
+	/* a path the shim cannot read is the real call's to refuse */
+	if (!shim_active() || !shim_peek(path, c, sizeof(c)) ||
 	    (mode == FDX_ALLOW && !x_fds_need_inval()))
 		return 0;
-	if (!*path && (flags & AT_EMPTY_PATH)) {
+	if (!c[0] && (flags & AT_EMPTY_PATH)) {
 		/* an emulated fd is judged from its memfd */
 		if (shim_is_device_fd(dirfd))
 			return 0;
@@ -588,14 +589,16 @@ static long cand_check(const char *cand, void *arg)
 long shim_exec_check_search(const char *file, char *const envp[])
 {
 	struct cand_check c = { .envp = envp };
+	char f[PATH_MAX];
 
-	if (!shim_active() || !file || !*file ||
+	/* a name the shim cannot read is the real call's to refuse */
+	if (!shim_active() || !shim_peek(file, f, sizeof(f)) || !f[0] ||
 	    (x_unshimmed_mode(envp) == FDX_ALLOW && !x_fds_need_inval()))
 		return 0;
-	if (strchr(file, '/'))
-		return shim_exec_check(AT_FDCWD, file, 0, envp);
-	if (strlen(file) <= NAME_MAX)
-		path_each(file, cand_check, &c);
+	if (strchr(f, '/'))
+		return shim_exec_check(AT_FDCWD, f, 0, envp);
+	if (strlen(f) <= NAME_MAX)
+		path_each(f, cand_check, &c);
 	return c.r;
 }
 
@@ -867,9 +870,9 @@ long shim_exec(int dirfd, const char *path, char *const argv[],
 
 	rt->dirfd = dirfd;
 	rt->path = path;
-	if (!shim_have_mounts() || !path)
+	if (!shim_have_mounts())
 		return 1;
-	if (!*path && (flags & AT_EMPTY_PATH)) {
+	if ((flags & AT_EMPTY_PATH) && shim_empty_str(path)) {
 		fi.path = fdpath;
 		if (!shim_fd_lookup(dirfd, &fi))
 			return 1;
@@ -1026,15 +1029,21 @@ static long cand_routed(const char *cand, void *arg)
 
 bool shim_exec_ours(const char *file, bool search)
 {
+	char name[PATH_MAX];
 	struct shim_route rt;
 
-	if (!file || !shim_have_mounts())
+	if (!shim_have_mounts())
 		return false;
-	if (!search || strchr(file, '/'))
+	if (!search)
 		return shim_route(&rt, AT_FDCWD, file) != 0;
-	if (!*file || strlen(file) > NAME_MAX)
+	/* a name that cannot be read is the C library's to refuse */
+	if (!shim_peek(file, name, sizeof(name)))
 		return false;
-	return path_each(file, cand_routed, NULL) != 0;
+	if (strchr(name, '/'))
+		return shim_route(&rt, AT_FDCWD, file) != 0;
+	if (!*name || strlen(name) > NAME_MAX)
+		return false;
+	return path_each(name, cand_routed, NULL) != 0;
 }
 
 struct search {

@@ -57,12 +57,14 @@ static long lock_call(uint64_t key, uint32_t op, uint32_t kind,
 long shim_lock_fcntl(int fd, const struct shim_fdinfo *fi, int cmd,
 		     void *arg)
 {
-	struct flock *fl = (struct flock *)shim_opaque(arg);
+	struct flock k, *fl = &k;
 	struct fdp_lock_out out;
 	uint32_t kind;
 	long r;
 
-	if (!fl)
+	/* fcntl_getlk, fcntl_setlk: the caller's flock is read first and
+	 * F_GETLK's answer written back last */
+	if (shim_copy_from_user(&k, arg, sizeof(k)))
 		return -EFAULT;
 	switch (cmd) {
 	case F_GETLK:
@@ -78,7 +80,7 @@ long shim_lock_fcntl(int fd, const struct shim_fdinfo *fi, int cmd,
 			fl->l_len = out.len;
 			fl->l_pid = out.pid;
 		}
-		return 0;
+		return shim_copy_to_user(arg, &k, sizeof(k)) ? -EFAULT : 0;
 	case F_SETLK:
 	case F_SETLKW:
 		kind = FDP_LK_POSIX | (cmd == F_SETLKW ? FDP_LK_WAIT : 0);

@@ -96,7 +96,7 @@ static int hello(int fd)
 	ssize_t n;
 
 	do
-		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+		n = REAL(sendmsg)(fd, &mh, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return conn_error(errno);
@@ -126,7 +126,7 @@ static int port_connect(bool own)
 	if (fd < 0)
 		return -errno;
 	memcpy(sa.sun_path, shim.port, sizeof(shim.port));
-	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	while (REAL(connect)(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		if (errno == EINTR)
 			continue;
 		r = conn_error(errno);
@@ -321,7 +321,7 @@ static void send_interrupt(struct shim_conn *c, uint64_t id)
 	struct iovec iov[2] = { { &h, sizeof(h) }, { &in, sizeof(in) } };
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
 
-	if (sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+	if (REAL(sendmsg)(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		SHIM_DBG(SHIM_DBG_PORT, "interrupt %llu: %s",
 			 (unsigned long long)id, strerror(errno));
 }
@@ -368,14 +368,16 @@ int shim_port_call(struct shim_call *call)
 	 * in between is not lost in a handler before the wait.
 	 */
 	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
+	REAL(pthread_sigmask)(SIG_BLOCK, &all, &old);
 	do
-		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+		n = REAL(sendmsg)(c->fd, &mh, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		REAL(pthread_sigmask)(SIG_SETMASK, &old, NULL);
 		r = conn_error(errno);
-		conn_lost(c);
+		/* a caller's buffer the kernel could not read: not sent */
+		if (r != -EFAULT)
+			conn_lost(c);
 		goto out;
 	}
 
@@ -401,13 +403,16 @@ int shim_port_call(struct shim_call *call)
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0) {
-			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			REAL(pthread_sigmask)(SIG_SETMASK, &old, NULL);
 			r = n < 0 ? conn_error(errno) : -ENOTCONN;
-			conn_lost(c);
+			/* a caller's buffer the kernel could not fill: the
+			 * reply is gone, the connection is not */
+			if (r != -EFAULT)
+				conn_lost(c);
 			goto out;
 		}
 		if ((size_t)n < sizeof(rh)) {
-			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			REAL(pthread_sigmask)(SIG_SETMASK, &old, NULL);
 			r = -EIO;
 			goto out;
 		}
@@ -415,7 +420,7 @@ int shim_port_call(struct shim_call *call)
 			continue;		/* not ours: an old reply */
 		break;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	REAL(pthread_sigmask)(SIG_SETMASK, &old, NULL);
 	call->outlen = n - sizeof(rh);
 	r = rh.error;
 	if (r > 0 && r != FDP_EXTERNAL)

@@ -285,7 +285,10 @@ SHIM_EXPORT int name(const char *dir, fn_t fn, int nopenfd, int flags)	\
 	struct walk w = { .flags = flags, .is_nftw = true,		\
 			  .is64 = is64_ };				\
 									\
-	if (likely(!shim_have_mounts()))				\
+	char c_[2];							\
+									\
+	/* a directory name glibc cannot read either: its answer */	\
+	if (likely(!shim_have_mounts()) || !shim_peek(dir, c_, 2))	\
 		return REAL(name)(dir, fn, nopenfd, flags);		\
 	w.member = fn;							\
 	return walk_start(&w, dir, nopenfd);				\
@@ -297,7 +300,9 @@ SHIM_EXPORT int name(const char *dir, fn_t fn, int nopenfd)		\
 	struct walk w = { .flags = 0, .is_nftw = false,			\
 			  .is64 = is64_ };				\
 									\
-	if (likely(!shim_have_mounts()))				\
+	char c_[2];							\
+									\
+	if (likely(!shim_have_mounts()) || !shim_peek(dir, c_, 2))	\
 		return REAL(name)(dir, fn, nopenfd);			\
 	w.member = fn;							\
 	return walk_start(&w, dir, nopenfd);				\

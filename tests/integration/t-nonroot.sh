@@ -151,6 +151,22 @@ expect_ok 'sha256sum big'
 check_eq "sha256 of the copy" "$data_sum" \
 	"$(q "sha256sum <big | cut -d' ' -f1")"
 expect_ok 'cp big big2 && cmp big big2 && rm big2'
+say "--- a socket of the user's: server and client in processes of their own"
+bg_client sock-server "$PY" -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(1)
+open(sys.argv[2], "w").close()
+c, a = s.accept()
+c.sendall(c.recv(100).upper())
+print("server", repr(s.getsockname()), repr(a))' "$mnt/u.sock" "$W/ready-sock"
+wait_for 10 "the socket server" test -e "$W/ready-sock" ||
+	fail "the socket server did not start"
+expect_ok 'stat -c "%F %a %u %g" u.sock'
+expect_ok '"$PY" -c "import socket; s = socket.socket(socket.AF_UNIX); s.connect(\"u.sock\"); s.sendall(b\"nobody\"); print(s.recv(100).decode(), repr(s.getpeername()))"'
+wait_exit "$CLIENT_PID" 10 || fail "the socket server did not finish"
+norm <"$W/sock-server.out"
+expect_ok 'rm u.sock'
 expect_ok "$ls_l . a | squeeze | grep -v '^total'"
 expect_ok 'rm -r a g big && ls -A'
 in_dir "$W"

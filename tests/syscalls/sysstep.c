@@ -36,6 +36,19 @@
  * (taken as is) or with '=' (the rest, verbatim: relative to the cwd or
  * to a dirfd).  NULL is a null pointer.  Numbers and flags: C integers
  * or symbolic names joined with '|' (O_*, AT_*, SEEK_*, F_*, ...).
+ *
+ * Bad pointers, for paths and strings and for a step's buffer: BAD is
+ * 0xDEADC0DE, UNMAPPED the start of an unmapped page, KERNEL an address
+ * in the kernel's half, NONCANON a non-canonical one, EDGE:TEXT the
+ * bytes of TEXT (a path as above) ending where an unmapped page starts,
+ * with no NUL; RDONLY (buffers only) a read-only page.  "buf=X" among
+ * a step's arguments makes X the buffer the call reads or writes (stat
+ * buffer, read/write data, xattr value, readlink and getcwd buffer,
+ * dirents, the flock of fcntl, the times of the utime calls, the offset
+ * of sendfile, copy_file_range and splice (the input one), realpath's
+ * result); "vec=X" the iovec array of the vector calls.  Results in a
+ * buffer given so are not printed.  A step that faults (a C library
+ * function reading a bad pointer itself) prints the signal.
  * Named results follow "->": fds, DIR and FILE streams, mappings,
  * directory positions; they are the fd arguments of later steps
  * (AT_FDCWD and plain numbers work too).
@@ -61,6 +74,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <setjmp.h>
+#include <spawn.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -80,6 +94,8 @@
 #include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -324,6 +340,9 @@ static const struct sym syms[] = {
 	S(POLLRDBAND), S(POLLWRBAND), S(POLLERR), S(POLLHUP), S(POLLNVAL),
 	S(EPOLLIN), S(EPOLLPRI), S(EPOLLOUT), S(EPOLLET), S(EPOLLRDNORM),
 	S(EPOLLWRNORM),
+	S(AF_UNIX), S(AF_INET), S(SOCK_STREAM), S(SOCK_DGRAM),
+	S(SOCK_SEQPACKET), S(SOCK_NONBLOCK), S(SOCK_CLOEXEC),
+	S(MSG_DONTWAIT), S(MSG_PEEK),
 };
 #undef S
 
@@ -435,19 +454,89 @@ static struct var *V(int i, enum vkind kind)
 	return v;
 }
 
+/* Two pages, the second unmapped: the first one's end is the edge. */
+static char *edge_page(void)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	char *m = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (m == MAP_FAILED || munmap(m + pg, pg) < 0)
+		badcase("mmap: %s", strerror(errno));
+	return m + pg;
+}
+
+/* @n bytes of @text ending at an unmapped page, no NUL after them. */
+static char *at_edge(const char *text, size_t n)
+{
+	char *end = edge_page();
+
+	memcpy(end - n, text, n);
+	return end - n;
+}
+
+/* A bad pointer named by @w (see the header), or NULL when @w is none. */
+static void *bad_ptr(const char *w, bool buffer)
+{
+	static char *ro;
+
+	if (!strcmp(w, "BAD"))
+		return (void *)0xDEADC0DEul;
+	if (!strcmp(w, "UNMAPPED"))
+		return edge_page();
+	if (!strcmp(w, "KERNEL"))
+		return (void *)0xffff800000001000ul;
+	if (!strcmp(w, "NONCANON"))
+		return (void *)0x0000800000000000ul;
+	if (buffer && !strcmp(w, "RDONLY")) {
+		if (!ro) {
+			ro = mmap(NULL, sysconf(_SC_PAGESIZE), PROT_READ,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (ro == MAP_FAILED)
+				badcase("mmap: %s", strerror(errno));
+		}
+		return ro;
+	}
+	return NULL;
+}
+
+static const char *P(int i);
+
+/* A string argument: NULL, a bad pointer, or the text. */
 static const char *STR(int i)
 {
-	return isnull(i) ? NULL : arg(i)->s;
+	void *b;
+
+	if (isnull(i))
+		return NULL;
+	if (!arg(i)->quoted && (b = bad_ptr(a[i].s, false)))
+		return b;
+	if (!a[i].quoted && !strncmp(a[i].s, "EDGE:", 5))
+		return at_edge(a[i].s + 5, strlen(a[i].s + 5));
+	return a[i].s;
 }
 
 /* A path argument (see the header). */
 static const char *P(int i)
 {
 	struct tok *t = arg(i);
+	void *b;
 	char *p;
 
 	if (isnull(i))
 		return NULL;
+	if (!t->quoted && (b = bad_ptr(t->s, false)))
+		return b;
+	if (!t->quoted && !strncmp(t->s, "EDGE:", 5)) {
+		struct tok save = *t;
+		const char *q;
+
+		/* the path as it would be, then moved to the edge */
+		t->s += 5;
+		q = P(i);
+		*t = save;
+		return at_edge(q, strlen(q));
+	}
 	if (t->quoted || t->s[0] == '/' || t->s[0] == '$')
 		return t->s;	/* $... was expanded already */
 	if (t->s[0] == '=')
@@ -455,6 +544,17 @@ static const char *P(int i)
 	if (asprintf(&p, "%s/%s", casedir, t->s) < 0)
 		abort();
 	return p;
+}
+
+/* The step's "buf=X" and "vec=X" (NULL, or a bad pointer), and whether
+ * one was given. */
+static void *buf_ov, *vec_ov;
+static bool has_buf_ov, has_vec_ov;
+
+/* The buffer a call uses: @dflt, or the step's buf=. */
+static void *B(void *dflt)
+{
+	return has_buf_ov ? buf_ov : dflt;
 }
 
 /* A failed call's fd result is -1: later steps get EBADF. */
@@ -538,6 +638,7 @@ static void tokenize(char *line)
 	bool arrow = false;
 
 	na = nres = 0;
+	has_buf_ov = has_vec_ov = false;
 	for (;;) {
 		char buf[8192];
 		size_t n = 0;
@@ -585,6 +686,26 @@ static void tokenize(char *line)
 			if (nres == 4)
 				badcase("too many results");
 			res[nres++] = strdup(buf);
+			continue;
+		}
+		if (!q && (!strncmp(buf, "buf=", 4) ||
+			   !strncmp(buf, "vec=", 4))) {
+			bool isvec = buf[0] == 'v';
+			void *b = strcmp(buf + 4, "NULL") ?
+				  bad_ptr(buf + 4, true) : NULL;
+
+			if (!b && strcmp(buf + 4, "NULL")) {
+				if (strncmp(buf + 4, "EDGE", 4))
+					badcase("bad buffer %s", buf);
+				b = edge_page() - 8;
+			}
+			if (isvec) {
+				vec_ov = b;
+				has_vec_ov = true;
+			} else {
+				buf_ov = b;
+				has_buf_ov = true;
+			}
 			continue;
 		}
 		if (na == MAXARGS)
@@ -776,9 +897,9 @@ static void c_read(void)
 	size_t n = (size_t)I(1);
 	char *buf = malloc(n + 1);
 
-	CALL(ssize_t, r, read(FD(0), buf, n));
+	CALL(ssize_t, r, read(FD(0), B(buf), n));
 	o_ret(r, e_r);
-	if (r >= 0)
+	if (r >= 0 && !has_buf_ov)
 		o(" "), o_bytes(buf, r);
 }
 
@@ -787,20 +908,20 @@ static void c_pread(void)
 	size_t n = (size_t)I(1);
 	char *buf = malloc(n + 1);
 
-	CALL(ssize_t, r, pread(FD(0), buf, n, (off_t)I(2)));
+	CALL(ssize_t, r, pread(FD(0), B(buf), n, (off_t)I(2)));
 	o_ret(r, e_r);
-	if (r >= 0)
+	if (r >= 0 && !has_buf_ov)
 		o(" "), o_bytes(buf, r);
 }
 
 static void c_write(void)
 {
-	RET(write(FD(0), arg(1)->s, a[1].len));
+	RET(write(FD(0), B(arg(1)->s), a[1].len));
 }
 
 static void c_pwrite(void)
 {
-	RET(pwrite(FD(0), arg(1)->s, a[1].len, (off_t)I(2)));
+	RET(pwrite(FD(0), B(arg(1)->s), a[1].len, (off_t)I(2)));
 }
 
 /* iovecs from arguments @from..: sizes (read) or strings (write). */
@@ -817,13 +938,23 @@ static int make_iov(struct iovec *iov, int from, bool rd)
 			iov[n].iov_len = a[i].len;
 		}
 	}
+	if (n && has_buf_ov)
+		iov[0].iov_base = buf_ov;
 	return n;
+}
+
+/* The iovec array a vector call gets: @iov, or the step's vec=. */
+static struct iovec *V_IOV(struct iovec *iov)
+{
+	return has_vec_ov ? vec_ov : iov;
 }
 
 static void o_iov(const struct iovec *iov, int n, ssize_t r)
 {
 	int i;
 
+	if (has_buf_ov || has_vec_ov)
+		return;
 	for (i = 0; i < n && r > 0; i++) {
 		size_t k = (size_t)r < iov[i].iov_len ? (size_t)r :
 			   iov[i].iov_len;
@@ -839,7 +970,7 @@ static void c_readv(void)
 	struct iovec iov[8];
 	int n = make_iov(iov, 1, true);
 
-	CALL(ssize_t, r, readv(FD(0), iov, n));
+	CALL(ssize_t, r, readv(FD(0), V_IOV(iov), n));
 	o_ret(r, e_r);
 	o_iov(iov, n, r);
 }
@@ -849,7 +980,7 @@ static void c_writev(void)
 	struct iovec iov[8];
 	int n = make_iov(iov, 1, false);
 
-	RET(writev(FD(0), iov, n));
+	RET(writev(FD(0), V_IOV(iov), n));
 }
 
 static void c_preadv(void)
@@ -857,7 +988,7 @@ static void c_preadv(void)
 	struct iovec iov[8];
 	int n = make_iov(iov, 2, true);
 
-	CALL(ssize_t, r, preadv(FD(0), iov, n, (off_t)I(1)));
+	CALL(ssize_t, r, preadv(FD(0), V_IOV(iov), n, (off_t)I(1)));
 	o_ret(r, e_r);
 	o_iov(iov, n, r);
 }
@@ -867,7 +998,7 @@ static void c_pwritev(void)
 	struct iovec iov[8];
 	int n = make_iov(iov, 2, false);
 
-	RET(pwritev(FD(0), iov, n, (off_t)I(1)));
+	RET(pwritev(FD(0), V_IOV(iov), n, (off_t)I(1)));
 }
 
 static void c_preadv2(void)
@@ -875,7 +1006,8 @@ static void c_preadv2(void)
 	struct iovec iov[8];
 	int n = make_iov(iov, 3, true);
 
-	CALL(ssize_t, r, preadv2(FD(0), iov, n, (off_t)I(1), (int)I(2)));
+	CALL(ssize_t, r, preadv2(FD(0), V_IOV(iov), n, (off_t)I(1),
+				 (int)I(2)));
 	o_ret(r, e_r);
 	o_iov(iov, n, r);
 }
@@ -885,7 +1017,7 @@ static void c_pwritev2(void)
 	struct iovec iov[8];
 	int n = make_iov(iov, 3, false);
 
-	RET(pwritev2(FD(0), iov, n, (off_t)I(1), (int)I(2)));
+	RET(pwritev2(FD(0), V_IOV(iov), n, (off_t)I(1), (int)I(2)));
 }
 
 static void c_lseek(void)
@@ -948,10 +1080,11 @@ static void c_copy_file_range(void)
 {
 	loff_t oi, oo, *pi = offarg(1, &oi), *po = offarg(3, &oo);
 
-	CALL(ssize_t, r, copy_file_range(FD(0), pi, FD(2), po, (size_t)I(4),
+	CALL(ssize_t, r, copy_file_range(FD(0), B(pi), FD(2), po,
+					 (size_t)I(4),
 					 has(5) ? (unsigned)I(5) : 0));
 	o_ret(r, e_r);
-	if (pi)
+	if (pi && !has_buf_ov)
 		o(" off_in=%lld", (long long)oi);
 	if (po)
 		o(" off_out=%lld", (long long)oo);
@@ -965,9 +1098,9 @@ static void c_sendfile(void)
 		off = (off_t)I(2);
 		po = &off;
 	}
-	CALL(ssize_t, r, sendfile(FD(0), FD(1), po, (size_t)I(3)));
+	CALL(ssize_t, r, sendfile(FD(0), FD(1), B(po), (size_t)I(3)));
 	o_ret(r, e_r);
-	if (po)
+	if (po && !has_buf_ov)
 		o(" off=%lld", (long long)off);
 }
 
@@ -975,10 +1108,10 @@ static void c_splice(void)
 {
 	loff_t oi, oo, *pi = offarg(1, &oi), *po = offarg(3, &oo);
 
-	CALL(ssize_t, r, splice(FD(0), pi, FD(2), po, (size_t)I(4),
+	CALL(ssize_t, r, splice(FD(0), B(pi), FD(2), po, (size_t)I(4),
 				has(5) ? (unsigned)I(5) : 0));
 	o_ret(r, e_r);
-	if (pi)
+	if (pi && !has_buf_ov)
 		o(" off_in=%lld", (long long)oi);
 	if (po)
 		o(" off_out=%lld", (long long)oo);
@@ -1064,9 +1197,10 @@ static void c_fcntl(void)
 			.l_len = (off_t)I(4),
 		};
 
-		CALL(int, r, fcntl(fd, cmd, &fl));
+		CALL(int, r, fcntl(fd, cmd, B(&fl)));
 		o_ret(r, e_r);
-		if (r == 0 && (cmd == F_GETLK || cmd == F_OFD_GETLK)) {
+		if (r == 0 && !has_buf_ov &&
+		    (cmd == F_GETLK || cmd == F_OFD_GETLK)) {
 			if (fl.l_type == F_UNLCK) {
 				o(" {F_UNLCK}");
 			} else {
@@ -1113,9 +1247,9 @@ static void c_stat(void)
 {
 	struct stat st;
 
-	CALL(int, r, stat(P(0), &st));
+	CALL(int, r, stat(P(0), B(&st)));
 	o_ret(r, e_r);
-	if (r == 0)
+	if (r == 0 && !has_buf_ov)
 		o_stat(&st);
 }
 
@@ -1123,9 +1257,9 @@ static void c_lstat(void)
 {
 	struct stat st;
 
-	CALL(int, r, lstat(P(0), &st));
+	CALL(int, r, lstat(P(0), B(&st)));
 	o_ret(r, e_r);
-	if (r == 0)
+	if (r == 0 && !has_buf_ov)
 		o_stat(&st);
 }
 
@@ -1133,9 +1267,9 @@ static void c_stat64(void)
 {
 	struct stat64 st;
 
-	CALL(int, r, stat64(P(0), &st));
+	CALL(int, r, stat64(P(0), B(&st)));
 	o_ret(r, e_r);
-	if (r == 0)
+	if (r == 0 && !has_buf_ov)
 		o_stat((struct stat *)&st);
 }
 
@@ -1143,9 +1277,9 @@ static void c_fstat(void)
 {
 	struct stat st;
 
-	CALL(int, r, fstat(FD(0), &st));
+	CALL(int, r, fstat(FD(0), B(&st)));
 	o_ret(r, e_r);
-	if (r == 0)
+	if (r == 0 && !has_buf_ov)
 		o_stat(&st);
 }
 
@@ -1153,9 +1287,9 @@ static void c_fstatat(void)
 {
 	struct stat st;
 
-	CALL(int, r, fstatat(FD(0), P(1), &st, (int)I(2)));
+	CALL(int, r, fstatat(FD(0), P(1), B(&st), (int)I(2)));
 	o_ret(r, e_r);
-	if (r == 0)
+	if (r == 0 && !has_buf_ov)
 		o_stat(&st);
 }
 
@@ -1163,9 +1297,9 @@ static void c_statx(void)
 {
 	struct statx sx;
 
-	CALL(int, r, statx(FD(0), P(1), (int)I(2), (unsigned)I(3), &sx));
+	CALL(int, r, statx(FD(0), P(1), (int)I(2), (unsigned)I(3), B(&sx)));
 	o_ret(r, e_r);
-	if (r == 0)
+	if (r == 0 && !has_buf_ov)
 		o_statx(&sx);
 }
 
@@ -1261,28 +1395,28 @@ static void c_utime(void)
 		ub.modtime = (time_t)I(2);
 		u = &ub;
 	}
-	RET(utime(P(0), u));
+	RET(utime(P(0), B(u)));
 }
 
 static void c_utimes(void)
 {
 	struct timeval tv[2];
 
-	RET(utimes(P(0), tvarg(1, tv)));
+	RET(utimes(P(0), B(tvarg(1, tv))));
 }
 
 static void c_lutimes(void)
 {
 	struct timeval tv[2];
 
-	RET(lutimes(P(0), tvarg(1, tv)));
+	RET(lutimes(P(0), B(tvarg(1, tv))));
 }
 
 static void c_futimes(void)
 {
 	struct timeval tv[2];
 
-	RET(futimes(FD(0), tvarg(1, tv)));
+	RET(futimes(FD(0), B(tvarg(1, tv))));
 }
 
 static void c_utimensat(void)
@@ -1290,14 +1424,14 @@ static void c_utimensat(void)
 	struct timespec ts[2];
 	struct timespec *t = tsarg(2, ts);
 
-	RET(utimensat(FD(0), P(1), t, (int)I(t ? 6 : 3)));
+	RET(utimensat(FD(0), P(1), B(t), (int)I(t ? 6 : 3)));
 }
 
 static void c_futimens(void)
 {
 	struct timespec ts[2];
 
-	RET(futimens(FD(0), tsarg(1, ts)));
+	RET(futimens(FD(0), B(tsarg(1, ts))));
 }
 
 static void c_link(void)
@@ -1323,7 +1457,7 @@ static void c_symlinkat(void)
 static void o_link(ssize_t r, int e, const char *buf)
 {
 	o_ret(r, e);
-	if (r >= 0) {
+	if (r >= 0 && !has_buf_ov) {
 		char *s = strndup(buf, r);
 
 		o(" \"");
@@ -1337,7 +1471,7 @@ static void c_readlink(void)
 	size_t n = (size_t)I(1);
 	char *buf = calloc(1, n + 1);
 
-	CALL(ssize_t, r, readlink(P(0), buf, n));
+	CALL(ssize_t, r, readlink(P(0), B(buf), n));
 	o_link(r, e_r, buf);
 }
 
@@ -1346,7 +1480,7 @@ static void c_readlinkat(void)
 	size_t n = (size_t)I(2);
 	char *buf = calloc(1, n + 1);
 
-	CALL(ssize_t, r, readlinkat(FD(0), P(1), buf, n));
+	CALL(ssize_t, r, readlinkat(FD(0), P(1), B(buf), n));
 	o_link(r, e_r, buf);
 }
 
@@ -1383,27 +1517,6 @@ static void c_mkfifoat(void)
 static void c_umask(void)
 {
 	o("%#o", (unsigned int)umask((mode_t)I(0)));
-}
-
-/* mkdtemp TEMPLATE: the made name's last six characters print as X. */
-static void c_mkdtemp(void)
-{
-	char *t = strdup(P(0));
-	char *r;
-
-	errno = 0;
-	r = mkdtemp(t);
-	if (!r) {
-		o("NULL %s", strerrorname_np(errno));
-	} else {
-		struct stat st;
-
-		o("ok");
-		if (stat(r, &st) == 0)
-			o(" %04o", (unsigned int)st.st_mode & 07777);
-		rmdir(r);
-	}
-	free(t);
 }
 
 static void c_mkdir(void)
@@ -1480,8 +1593,8 @@ static void c_##name(void)						\
 {									\
 	size_t n = (size_t)I(2);					\
 	char *buf = calloc(1, n + 1);					\
-	CALL(ssize_t, r, name(target, STR(1), buf, n));			\
-	o_xval(r, e_r, buf, n);						\
+	CALL(ssize_t, r, name(target, STR(1), B(buf), n));		\
+	o_xval(r, e_r, buf, has_buf_ov ? 0 : n);			\
 }
 XGET(getxattr, P(0))
 XGET(lgetxattr, P(0))
@@ -1490,7 +1603,7 @@ XGET(fgetxattr, FD(0))
 #define XSET(name, target)						\
 static void c_##name(void)						\
 {									\
-	RET(name(target, STR(1), arg(2)->s, a[2].len,			\
+	RET(name(target, STR(1), B(arg(2)->s), a[2].len,		\
 		 has(3) ? (int)I(3) : 0));				\
 }
 XSET(setxattr, P(0))
@@ -1502,8 +1615,8 @@ static void c_##name(void)						\
 {									\
 	size_t n = (size_t)I(1);					\
 	char *buf = calloc(1, n + 1);					\
-	CALL(ssize_t, r, name(target, buf, n));				\
-	o_xlist(r, e_r, buf, n);					\
+	CALL(ssize_t, r, name(target, B(buf), n));			\
+	o_xlist(r, e_r, buf, has_buf_ov ? 0 : n);			\
 }
 XLIST(listxattr, P(0))
 XLIST(llistxattr, P(0))
@@ -1523,7 +1636,7 @@ XREM(fremovexattr, FD(0))
 static void o_statfs(int r, int e, const struct statfs *s)
 {
 	o_ret(r, e);
-	if (r == 0)
+	if (r == 0 && !has_buf_ov)
 		o(" {type=%#lx bsize=%ld namelen=%ld frsize=%ld flags=%#lx}",
 		  (unsigned long)s->f_type, (long)s->f_bsize,
 		  (long)s->f_namelen, (long)s->f_frsize,
@@ -1533,7 +1646,7 @@ static void o_statfs(int r, int e, const struct statfs *s)
 static void o_statvfs(int r, int e, const struct statvfs *s)
 {
 	o_ret(r, e);
-	if (r == 0)
+	if (r == 0 && !has_buf_ov)
 		o(" {bsize=%lu frsize=%lu namemax=%lu flag=%#lx}",
 		  s->f_bsize, s->f_frsize, s->f_namemax, s->f_flag);
 }
@@ -1542,7 +1655,7 @@ static void c_statfs(void)
 {
 	struct statfs s;
 
-	CALL(int, r, statfs(P(0), &s));
+	CALL(int, r, statfs(P(0), B(&s)));
 	o_statfs(r, e_r, &s);
 }
 
@@ -1550,7 +1663,7 @@ static void c_fstatfs(void)
 {
 	struct statfs s;
 
-	CALL(int, r, fstatfs(FD(0), &s));
+	CALL(int, r, fstatfs(FD(0), B(&s)));
 	o_statfs(r, e_r, &s);
 }
 
@@ -1558,7 +1671,7 @@ static void c_statvfs(void)
 {
 	struct statvfs s;
 
-	CALL(int, r, statvfs(P(0), &s));
+	CALL(int, r, statvfs(P(0), B(&s)));
 	o_statvfs(r, e_r, &s);
 }
 
@@ -1566,7 +1679,7 @@ static void c_fstatvfs(void)
 {
 	struct statvfs s;
 
-	CALL(int, r, fstatvfs(FD(0), &s));
+	CALL(int, r, fstatvfs(FD(0), B(&s)));
 	o_statvfs(r, e_r, &s);
 }
 
@@ -1838,8 +1951,8 @@ static void c_getdents64(void)
 	char **v;
 	ssize_t i;
 
-	CALL(ssize_t, r, getdents64(FD(0), buf, n));
-	if (r < 0) {
+	CALL(ssize_t, r, getdents64(FD(0), B(buf), n));
+	if (r < 0 || has_buf_ov) {
 		o_ret(r, e_r);
 		return;
 	}
@@ -2001,6 +2114,256 @@ static void c_glob(void)
 	globfree(&g);
 }
 
+/* ---- temporary names: the name made is printed with XXXXXX kept */
+
+static void c_mkstemp(void)
+{
+	const char *t = P(0);
+	char *tmpl = t && !bad_ptr(arg(0)->s, false) &&
+		     strncmp(arg(0)->s, "EDGE:", 5) ? strdup(t) : (char *)t;
+
+	CALL(int, r, mkstemp(tmpl));
+	o_fdret(r, e_r);
+	set_fd(0, r);
+}
+
+static void c_mkdtemp(void)
+{
+	const char *t = P(0);
+	char *tmpl = t && !bad_ptr(arg(0)->s, false) &&
+		     strncmp(arg(0)->s, "EDGE:", 5) ? strdup(t) : (char *)t;
+
+	CALL(char *, d, mkdtemp(tmpl));
+	o_ptr(d, e_d);
+	if (d) {
+		struct stat st;
+
+		/* the name varies: its mode shows */
+		if (stat(d, &st) == 0)
+			o(" %04o", (unsigned int)st.st_mode & 07777);
+		rmdir(d);
+	}
+}
+
+/* ---- programs: exec of what cannot run (the step must come back) */
+
+extern char **environ;
+
+static void c_execve(void)
+{
+	const char *path = P(0);
+	char *argv[] = { (char *)"x", NULL };
+
+	RET(execve(path, argv, environ));
+}
+
+/* posix_spawn PATH [ARG]: the child's exit status, or the error. */
+static void c_posix_spawn(void)
+{
+	char *argv[] = { (char *)"x", has(1) ? arg(1)->s : NULL, NULL };
+	pid_t pid;
+	int r, st;
+
+	r = posix_spawn(&pid, P(0), NULL, NULL, argv, environ);
+	if (r) {
+		o("%d", r), o_err(r);
+		return;
+	}
+	if (waitpid(pid, &st, 0) < 0) {
+		o("waitpid"), o_err(errno);
+		return;
+	}
+	o("0 exit %d", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+}
+
+/* ---- AF_UNIX sockets: addresses are sun_path as given (a path
+ * argument), printed with their length */
+
+static socklen_t make_sun(int i, struct sockaddr_un *sun)
+{
+	const char *p = P(i);
+	size_t n;
+
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	n = strlen(p);
+	if (n > sizeof(sun->sun_path))
+		badcase("sun_path too long: %s", p);
+	memcpy(sun->sun_path, p, n);
+	return offsetof(struct sockaddr_un, sun_path) + n + 1 >
+	       sizeof(*sun) ? sizeof(*sun) :
+	       offsetof(struct sockaddr_un, sun_path) + n + 1;
+}
+
+/* The address argument @i: a bad pointer, or a sockaddr_un (its length
+ * @i + 1 when given). */
+static const struct sockaddr *sun_arg(int i, struct sockaddr_un *sun,
+				      socklen_t *len)
+{
+	void *b = arg(i)->quoted ? NULL : bad_ptr(a[i].s, false);
+
+	if (b || isnull(i)) {
+		*len = sizeof(*sun);
+		return b;
+	}
+	*len = make_sun(i, sun);
+	if (has(i + 1))
+		*len = (socklen_t)I(i + 1);
+	return (struct sockaddr *)sun;
+}
+
+static void o_sun(const struct sockaddr_storage *ss, socklen_t len)
+{
+	const struct sockaddr_un *sun = (const struct sockaddr_un *)ss;
+	size_t off = offsetof(struct sockaddr_un, sun_path);
+
+	if (len < sizeof(ss->ss_family)) {
+		o(" {len=%u}", (unsigned)len);
+		return;
+	}
+	if (ss->ss_family != AF_UNIX) {
+		o(" {family %d len=%u}", ss->ss_family, (unsigned)len);
+		return;
+	}
+	o(" {AF_UNIX");
+	if (len > off && sun->sun_path[0]) {
+		o(" \"");
+		o_path(strndup(sun->sun_path, len - off));
+		o("\"");
+	} else if (len > off) {
+		o(" abstract");
+	}
+	o(" len=%u}", (unsigned)len);
+}
+
+/* socket [FAMILY] TYPE -> s */
+static void c_socket(void)
+{
+	int fam = has(1) ? (int)I(0) : AF_UNIX;
+
+	CALL(int, r, socket(fam, (int)I(has(1) ? 1 : 0), 0));
+	o_fdret(r, e_r);
+	set_fd(0, r);
+}
+
+static void c_bind(void)
+{
+	struct sockaddr_un sun;
+	socklen_t len;
+	const struct sockaddr *sa = sun_arg(1, &sun, &len);
+
+	RET(bind(FD(0), sa, len));
+}
+
+static void c_connect(void)
+{
+	struct sockaddr_un sun;
+	socklen_t len;
+	const struct sockaddr *sa = sun_arg(1, &sun, &len);
+
+	RET(connect(FD(0), sa, len));
+}
+
+static void c_listen(void)
+{
+	RET(listen(FD(0), has(1) ? (int)I(1) : 5));
+}
+
+/* accept s [buf=X] -> fd: the peer's address */
+static void c_accept(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	CALL(int, r, accept(FD(0), B(&ss), &len));
+	o_fdret(r, e_r);
+	if (r >= 0 && !has_buf_ov)
+		o_sun(&ss, len);
+	set_fd(0, r);
+}
+
+static void c_getsockname(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = has(1) ? (socklen_t)I(1) : sizeof(ss);
+
+	memset(&ss, 0, sizeof(ss));
+	CALL(int, r, getsockname(FD(0), B(&ss), &len));
+	o_ret(r, e_r);
+	if (r == 0 && !has_buf_ov)
+		o_sun(&ss, len);
+}
+
+static void c_getpeername(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	CALL(int, r, getpeername(FD(0), B(&ss), &len));
+	o_ret(r, e_r);
+	if (r == 0 && !has_buf_ov)
+		o_sun(&ss, len);
+}
+
+/* sendto s "DATA" PATH|NULL */
+static void c_sendto(void)
+{
+	struct sockaddr_un sun;
+	socklen_t len = 0;
+	const struct sockaddr *sa = NULL;
+
+	if (!isnull(2))
+		sa = sun_arg(2, &sun, &len);
+	RET(sendto(FD(0), arg(1)->s, a[1].len, 0, sa, len));
+}
+
+/* sendmsg s "DATA" PATH */
+static void c_sendmsg(void)
+{
+	struct sockaddr_un sun;
+	struct iovec iov = { arg(1)->s, a[1].len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	m.msg_name = (void *)sun_arg(2, &sun, &m.msg_namelen);
+	RET(sendmsg(FD(0), &m, 0));
+}
+
+/* recvfrom s N: the data and the sender's address */
+static void c_recvfrom(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	size_t n = (size_t)I(1);
+	char *buf = malloc(n + 1);
+
+	CALL(ssize_t, r, recvfrom(FD(0), buf, n, MSG_DONTWAIT, B(&ss), &len));
+	o_ret(r, e_r);
+	if (r >= 0) {
+		o(" "), o_bytes(buf, r);
+		if (!has_buf_ov)
+			o_sun(&ss, len);
+	}
+}
+
+/* recvmsg s N: the same through recvmsg */
+static void c_recvmsg(void)
+{
+	struct sockaddr_storage ss;
+	size_t n = (size_t)I(1);
+	char *buf = malloc(n + 1);
+	struct iovec iov = { buf, n };
+	struct msghdr m = { .msg_name = B(&ss), .msg_namelen = sizeof(ss),
+			    .msg_iov = &iov, .msg_iovlen = 1 };
+
+	CALL(ssize_t, r, recvmsg(FD(0), &m, MSG_DONTWAIT));
+	o_ret(r, e_r);
+	if (r >= 0) {
+		o(" "), o_bytes(buf, r);
+		if (!has_buf_ov)
+			o_sun(&ss, m.msg_namelen);
+	}
+}
+
 /* ---- current directory */
 
 static void c_chdir(void)
@@ -2018,8 +2381,10 @@ static void c_getcwd(void)
 	size_t n = (size_t)I(0);
 	char *buf = calloc(1, n + 1);
 
-	CALL(char *, s, getcwd(buf, n));
-	if (s)
+	CALL(char *, s, getcwd(B(buf), n));
+	if (s && has_buf_ov)
+		o("ok");
+	else if (s)
 		o("ok \""), o_path(s), o("\"");
 	else
 		o("NULL"), o_err(e_s);
@@ -2038,8 +2403,10 @@ static void c_realpath(void)
 {
 	char buf[PATH_MAX];
 
-	CALL(char *, s, realpath(P(0), buf));
-	if (s)
+	CALL(char *, s, realpath(P(0), B(buf)));
+	if (s && has_buf_ov && buf_ov)
+		o("ok");
+	else if (s)
 		o("ok \""), o_path(s), o("\"");
 	else
 		o("NULL"), o_err(e_s);
@@ -2056,13 +2423,18 @@ static void c_canonicalize_file_name(void)
 
 /* ---- mmap: faults are caught and printed */
 
-static sigjmp_buf fault_jmp;
-static volatile sig_atomic_t fault_armed;
+static sigjmp_buf fault_jmp, step_jmp;
+static volatile sig_atomic_t fault_armed, step_armed;
 
+/* A fault in memread/memwrite, or else in a step: printed. */
 static void on_fault(int sig)
 {
 	if (fault_armed)
 		siglongjmp(fault_jmp, sig);
+	if (step_armed) {
+		step_armed = 0;
+		siglongjmp(step_jmp, sig);
+	}
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -2564,7 +2936,7 @@ static const struct call calls[] = {
 	C(utimes), C(lutimes), C(futimes), C(utimensat), C(futimens),
 	C(link), C(linkat), C(symlink), C(symlinkat), C(readlink),
 	C(readlinkat), C(mknod), C(mknodat), C(mkfifo), C(mkfifoat),
-	C(umask), C(mkdtemp), C(mkdir), C(mkdirat), C(rmdir), C(unlink), C(unlinkat), C(remove),
+	C(umask), C(mkdir), C(mkdirat), C(rmdir), C(unlink), C(unlinkat), C(remove),
 	C(rename), C(renameat), C(renameat2),
 	C(getxattr), C(lgetxattr), C(fgetxattr), C(setxattr), C(lsetxattr),
 	C(fsetxattr), C(listxattr), C(llistxattr), C(flistxattr),
@@ -2576,7 +2948,10 @@ static const struct call calls[] = {
 	C(opendir), C(fdopendir), C(readdir), C(readdir64), C(readdir_r),
 	C(readdirall), C(rewinddir), C(telldir), C(seekdir), C(dirfd),
 	C(closedir), C(getdents64), C(scandir), C(scandirat), C(nftw),
-	C(ftw), C(fts), C(glob),
+	C(ftw), C(fts), C(glob), C(mkstemp), C(mkdtemp), C(execve),
+	C(posix_spawn), C(socket), C(bind), C(connect), C(listen), C(accept),
+	C(getsockname), C(getpeername), C(sendto), C(sendmsg), C(recvfrom),
+	C(recvmsg),
 	C(chdir), C(fchdir), C(getcwd), C(get_current_dir_name),
 	C(realpath), C(canonicalize_file_name),
 	C(mmap), C(memread), C(memwrite), C(msync), C(munmap),
@@ -2586,13 +2961,24 @@ static const struct call calls[] = {
 };
 #undef C
 
-/* Run @fn; a step on a failed stream or mapping is skipped. */
+/* Run @fn; a step on a failed stream or mapping is skipped, one that
+ * faults prints the signal. */
 static void call(void (*fn)(void))
 {
-	if (sigsetjmp(skip_jmp, 1))
+	int sig;
+
+	if (sigsetjmp(skip_jmp, 1)) {
 		o("skipped");
-	else
-		fn();
+		return;
+	}
+	sig = sigsetjmp(step_jmp, 1);
+	if (sig) {
+		o("%s", sigabbrev_np(sig));
+		return;
+	}
+	step_armed = 1;
+	fn();
+	step_armed = 0;
 }
 
 static void run_step(char *line)
